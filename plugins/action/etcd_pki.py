@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+"""Runs dcs.etcd.etcd_pki in the controller's worker process: no module is sent anywhere."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, ensure
+
+ARGUMENT_SPEC = dict(
+    pki_dir=dict(type="path", required=True),
+    member=dict(type="str", required=True),
+    common_name=dict(type="str", required=True),
+    sans=dict(type="list", elements="str", required=True),
+    ca_common_name=dict(type="str", default="dcs.etcd CA"),
+    valid_days=dict(type="int", default=3650),
+    ca_valid_days=dict(type="int", default=10950),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            outcome = ensure(
+                args["pki_dir"], args["member"], args["common_name"], args["sans"],
+                args["ca_common_name"], args["valid_days"], args["ca_valid_days"],
+                check_mode=self._task.check_mode,
+            )
+        except (PkiError, OSError, ValueError) as exc:
+            result.update(failed=True, msg="etcd_pki: %s" % exc)
+            return result
+        result.update(outcome)
+        if self._task.diff and outcome["changed"]:
+            result["diff"] = dict(before_header=outcome["cert"], after_header=outcome["cert"],
+                                  before="", after="%s\n" % (outcome["reason"],))
+        return result

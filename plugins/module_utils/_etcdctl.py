@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+"""PRIVATE to the dcs.etcd collection: run etcdctl with the shared connection options and parse its
+JSON output. etcd IDs exceed 2**53; Python's json keeps them exact as ints."""
+
+from __future__ import annotations
+
+import json
+
+from ansible.module_utils.basic import env_fallback
+
+CONNECTION_ARGSPEC = dict(
+    etcdctl_path=dict(type="path", default="etcdctl"),
+    endpoints=dict(type="list", elements="str", fallback=(env_fallback, ["ETCDCTL_ENDPOINTS"])),
+    cacert=dict(type="path", fallback=(env_fallback, ["ETCDCTL_CACERT"])),
+    cert=dict(type="path", fallback=(env_fallback, ["ETCDCTL_CERT"])),
+    key=dict(type="path", no_log=False, fallback=(env_fallback, ["ETCDCTL_KEY"])),
+    user=dict(type="str", fallback=(env_fallback, ["ETCDCTL_USER"])),
+    password=dict(type="str", no_log=True, fallback=(env_fallback, ["ETCDCTL_PASSWORD"])),
+    command_timeout=dict(type="int", default=5),
+)
+
+
+class EtcdctlError(Exception):
+    def __init__(self, args, rc, stdout, stderr):
+        self.args_used, self.rc, self.stdout, self.stderr = args, rc, stdout, stderr
+        super(EtcdctlError, self).__init__("etcdctl %s failed (rc=%s): %s" % (" ".join(args), rc, (stderr or stdout).strip()))
+
+
+class Etcdctl(object):
+    def __init__(self, module, endpoints=None):
+        self.module = module
+        params = module.params
+        self.binary = params["etcdctl_path"]
+        if "/" not in self.binary:
+            self.binary = module.get_bin_path(self.binary, required=True)
+        self.endpoints = endpoints if endpoints is not None else params.get("endpoints")
+        self.environ = {"ETCDCTL_API": "3"}
+        # Credentials go through the environment, not argv, so `ps` never shows the password.
+        for option, variable in (("cacert", "ETCDCTL_CACERT"), ("cert", "ETCDCTL_CERT"), ("key", "ETCDCTL_KEY")):
+            if params.get(option):
+                self.environ[variable] = params[option]
+        if params.get("user"):
+            self.environ["ETCDCTL_USER"] = params["user"]
+        if params.get("password"):
+            self.environ["ETCDCTL_PASSWORD"] = params["password"]
+        self.timeout = params.get("command_timeout") or 5
+
+    def argv(self, args, endpoints=None):
+        argv = [self.binary, "--command-timeout=%ds" % self.timeout]
+        endpoints = endpoints if endpoints is not None else self.endpoints
+        if endpoints:
+            argv.append("--endpoints=%s" % ",".join(endpoints))
+        return argv + list(args)
+
+    def run(self, args, endpoints=None):
+        rc, out, err = self.module.run_command(self.argv(args, endpoints), environ_update=self.environ)
+        return rc, out, err
+
+    def json(self, args, endpoints=None):
+        """Run etcdctl ... -w json; return the parsed output, or raise EtcdctlError."""
+        rc, out, err = self.run(list(args) + ["-w", "json"], endpoints)
+        parsed = parse_json_output(out)
+        if rc != 0 and parsed is None:
+            raise EtcdctlError(list(args), rc, out, err)
+        return rc, parsed, err
+
+
+def parse_json_output(text):
+    """etcdctl prints one JSON document (3.5) or, for some commands, one per line (3.4): accept both."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    docs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            docs.append(json.loads(line))
+        except ValueError:
+            return None
+    return docs

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+"""PRIVATE to the dcs.etcd collection: the cluster CA and member certificates, made with the
+`cryptography` library on the controller (ansible-core already depends on it).
+
+ECDSA P-256 keys: as strong as RSA-3072 for TLS and about thirty times cheaper to generate."""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import ipaddress
+import os
+import tempfile
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+class PkiError(Exception):
+    pass
+
+
+def normalize_san(entry):
+    """'IP:x' / 'DNS:x' / a bare name or address -> canonical 'IP:...' or 'DNS:...'."""
+    kind, sep, value = entry.partition(":")
+    if sep and kind.upper() in ("IP", "DNS"):
+        kind = kind.upper()
+    else:
+        kind, value = None, entry
+    try:
+        address = ipaddress.ip_address(value.strip("[]"))
+        return "IP:" + address.compressed
+    except ValueError:
+        if kind == "IP":
+            raise PkiError("not an IP address in SAN %r" % entry)
+        return "DNS:" + value.lower()
+
+
+def cert_sans(cert):
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    sans = set("DNS:" + name.lower() for name in ext.get_values_for_type(x509.DNSName))
+    sans.update("IP:" + address.compressed for address in ext.get_values_for_type(x509.IPAddress))
+    return sans
+
+
+def _write(path, data, mode):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.rename(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _new_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _load_key(path):
+    with open(path, "rb") as handle:
+        return serialization.load_pem_private_key(handle.read(), password=None)
+
+
+def _load_cert(path):
+    with open(path, "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _ski(cert):
+    return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+
+
+def _public_bytes(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def make_ca(common_name, days):
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def make_member_cert(ca_key, ca_cert, key, common_name, sans, days):
+    general = []
+    for san in sans:
+        kind, value = san.split(":", 1)
+        general.append(x509.IPAddress(ipaddress.ip_address(value)) if kind == "IP" else x509.DNSName(value))
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True, key_cert_sign=False,
+                                     crl_sign=False, content_commitment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        # etcd's gRPC gateway dials its own server with this certificate: clientAuth is needed as well.
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                       critical=False)
+        .add_extension(x509.SubjectAlternativeName(general), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def member_cert_problem(cert, key, ca_cert, sans):
+    """Why an existing member certificate must be reissued, or None when it is current."""
+    if _public_bytes(cert.public_key()) != _public_bytes(key.public_key()):
+        return "certificate does not match the member key"
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except x509.ExtensionNotFound:
+        aki = None
+    if aki != _ski(ca_cert):
+        return "certificate was signed by another CA"
+    if cert_sans(cert) != set(sans):
+        return "SANs changed"
+    return None
+
+
+def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, check_mode=False):
+    """Ensure the CA (created once when absent) and one member's key and certificate in pki_dir.
+
+    Returns a dict: changed, ca_created, key_created, cert_issued, reason."""
+    sans = sorted(set(normalize_san(s) for s in sans))
+    members = os.path.join(pki_dir, "members")
+    ca_key_path, ca_crt_path = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
+    key_path, crt_path = os.path.join(members, member + ".key"), os.path.join(members, member + ".crt")
+    result = dict(changed=False, ca_created=False, key_created=False, cert_issued=False, reason=None,
+                  ca_cert=ca_crt_path, cert=crt_path, key=key_path)
+    if not check_mode:
+        os.makedirs(members, mode=0o700, exist_ok=True)
+    lock_path = os.path.join(pki_dir, ".lock")
+    lock = open(lock_path, "a") if not check_mode else None
+    try:
+        if lock:
+            # Members are handled by parallel workers; only one may create the CA.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        have_crt, have_key = os.path.exists(ca_crt_path), os.path.exists(ca_key_path)
+        if have_crt and not have_key:
+            raise PkiError("%s exists but %s does not: put the CA key beside its certificate, or move both "
+                           "away to have a new CA made" % (ca_crt_path, ca_key_path))
+        if have_key and not have_crt:
+            raise PkiError("%s exists but %s does not: restore the CA certificate, or move the key away to "
+                           "have a new CA made" % (ca_key_path, ca_crt_path))
+        if not have_crt:
+            result.update(changed=True, ca_created=True)
+            if check_mode:
+                result.update(key_created=not os.path.exists(key_path), cert_issued=True, reason="no CA yet")
+                return result
+            ca_key, ca_cert = make_ca(ca_common_name, ca_days)
+            _write(ca_key_path, _key_pem(ca_key), 0o600)
+            _write(ca_crt_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        else:
+            ca_key, ca_cert = _load_key(ca_key_path), _load_cert(ca_crt_path)
+    finally:
+        if lock:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+    if os.path.exists(key_path):
+        key = _load_key(key_path)
+    else:
+        result.update(changed=True, key_created=True)
+        if check_mode:
+            result.update(cert_issued=True, reason="no member key yet")
+            return result
+        key = _new_key()
+        _write(key_path, _key_pem(key), 0o600)
+    reason = "no certificate yet"
+    if os.path.exists(crt_path):
+        reason = member_cert_problem(_load_cert(crt_path), key, ca_cert, sans)
+    if reason:
+        result.update(changed=True, cert_issued=True, reason=reason)
+        if not check_mode:
+            cert = make_member_cert(ca_key, ca_cert, key, common_name, sans, days)
+            _write(crt_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return result

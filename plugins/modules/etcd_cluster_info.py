@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_cluster_info
+short_description: Read an etcd cluster's members, leader, and each member's status and health
+version_added: 0.1.0
+description:
+  - Asks the cluster, through C(etcdctl -w json) on the managed host, for its member list, then the
+    status and health of every started member and the active alarms, in one module run.
+  - Reports whether the cluster is healthy as automation needs it: every member started, answering and
+    healthy, all agreeing on one leader, and no alarm.
+  - Read-only.
+extends_documentation_fragment:
+  - dcs.etcd.connection
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+author:
+  - dcs.etcd contributors
+"""
+
+EXAMPLES = r"""
+- name: Read the cluster through the local member
+  dcs.etcd.etcd_cluster_info:
+    etcdctl_path: /usr/local/bin/etcdctl
+    endpoints: ["https://127.0.0.1:2379"]
+    cacert: /etc/etcd/ca.crt
+    cert: /etc/etcd/server.crt
+    key: /etc/etcd/server.key
+  register: cluster
+
+- name: Wait for a healthy cluster
+  dcs.etcd.etcd_cluster_info:
+  register: cluster
+  until: cluster is succeeded and cluster.healthy
+  retries: 30
+  delay: 2
+"""
+
+RETURN = r"""
+cluster_id:
+  description: The cluster ID, as etcd prints it (hexadecimal).
+  returned: always
+  type: str
+  sample: bc3d4e5b3b6b0a0c
+members:
+  description: The member list.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Member ID in hexadecimal, as etcdctl prints it.
+      type: str
+    name:
+      description: Member name; empty until a newly added member has started.
+      type: str
+    peer_urls:
+      description: Peer URLs.
+      type: list
+      elements: str
+    client_urls:
+      description: Client URLs; empty until the member has started.
+      type: list
+      elements: str
+    is_learner:
+      description: Whether the member is a learner (non-voting).
+      type: bool
+    started:
+      description: Whether the member has started (it has a name).
+      type: bool
+    healthy:
+      description: Its client endpoint answered a health check.
+      type: bool
+    leader:
+      description: Whether it is the leader.
+      type: bool
+    status:
+      description: Its endpoint status (version, raft_index, raft_applied_index, raft_term, db_size, leader), or null.
+      type: dict
+leader:
+  description: ID (hexadecimal) of the leader all started members agree on, or null.
+  returned: always
+  type: str
+leader_name:
+  description: Name of the leader, or null.
+  returned: always
+  type: str
+alarms:
+  description: Active alarms, as C({member_id, alarm}) entries.
+  returned: always
+  type: list
+  elements: dict
+healthy:
+  description: Every member started, answered and is healthy, all agree on one leader, and no alarm is active.
+  returned: always
+  type: bool
+problems:
+  description: Why RV(healthy) is false, one sentence each.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
+    CONNECTION_ARGSPEC,
+    Etcdctl,
+    EtcdctlError,
+)
+
+
+def hex_id(value):
+    return "%x" % int(value)
+
+
+def summarize(member_list, health, status, alarms):
+    """Combine the JSON of member list, endpoint health, endpoint status and alarm list."""
+    header = (member_list or {}).get("header", {})
+    by_url = dict((s.get("Endpoint"), s.get("Status", {})) for s in status or [])
+    health_by_url = dict((h.get("endpoint"), h) for h in health or [])
+    members = []
+    problems = []
+    leaders = set()
+    for raw in (member_list or {}).get("members", []):
+        client_urls = raw.get("clientURLs") or []
+        started = bool(raw.get("name"))
+        url = client_urls[0] if client_urls else None
+        st = by_url.get(url)
+        hl = health_by_url.get(url, {})
+        member = dict(
+            id=hex_id(raw["ID"]),
+            name=raw.get("name", ""),
+            peer_urls=raw.get("peerURLs") or [],
+            client_urls=client_urls,
+            is_learner=bool(raw.get("isLearner", False)),
+            started=started,
+            healthy=bool(hl.get("health")),
+            leader=False,
+            status=None,
+        )
+        if st:
+            member["status"] = dict(
+                version=st.get("version"),
+                db_size=st.get("dbSize"),
+                db_size_in_use=st.get("dbSizeInUse"),
+                leader=hex_id(st.get("leader", 0)),
+                raft_index=st.get("raftIndex"),
+                raft_term=st.get("raftTerm"),
+                raft_applied_index=st.get("raftAppliedIndex"),
+                errors=st.get("errors") or [],
+            )
+            if st.get("leader"):
+                leaders.add(int(st["leader"]))
+            member["leader"] = int(st.get("leader", 0)) == int(raw["ID"])
+        if not started:
+            problems.append("member %s (%s) was added but has not started" % (member["id"], ", ".join(member["peer_urls"])))
+        elif not st:
+            problems.append("member %s did not answer a status request" % member["name"])
+        elif not member["healthy"]:
+            problems.append("member %s is not healthy: %s" % (member["name"], hl.get("error") or "no health answer"))
+        members.append(member)
+    if len(leaders) != 1:
+        problems.append("members do not agree on one leader (%s)" % (", ".join(hex_id(x) for x in sorted(leaders)) or "none"))
+    alarm_list = [dict(member_id=hex_id(a.get("memberID", 0)), alarm=a.get("alarm", "")) for a in alarms or []]
+    for alarm in alarm_list:
+        problems.append("alarm %s on member %s" % (alarm["alarm"], alarm["member_id"]))
+    leader = hex_id(next(iter(leaders))) if len(leaders) == 1 else None
+    leader_name = next((m["name"] for m in members if m["id"] == leader), None)
+    return dict(
+        cluster_id=hex_id(header["cluster_id"]) if "cluster_id" in header else None,
+        members=members,
+        leader=leader,
+        leader_name=leader_name,
+        alarms=alarm_list,
+        healthy=not problems and bool(members),
+        problems=problems,
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC), supports_check_mode=True)
+    ctl = Etcdctl(module)
+    try:
+        rc, member_list, err = ctl.json(["member", "list"])
+        if rc != 0:
+            raise EtcdctlError(["member", "list"], rc, "", err)
+        urls = [m["clientURLs"][0] for m in member_list.get("members", []) if m.get("clientURLs")]
+        health = status = []
+        if urls:
+            # Unhealthy or unreachable endpoints make etcdctl exit non-zero but still print the others.
+            health = ctl.json(["endpoint", "health"], endpoints=urls)[1] or []
+            status = ctl.json(["endpoint", "status"], endpoints=urls)[1] or []
+        alarms = (ctl.json(["alarm", "list"])[1] or {}).get("alarms") or []
+    except EtcdctlError as exc:
+        module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, healthy=False)
+    if isinstance(health, dict):
+        health = [health]
+    if isinstance(status, dict):
+        status = [status]
+    module.exit_json(changed=False, **summarize(member_list, health, status, alarms))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_files
+short_description: Write a member's directories and files in one pass
+version_added: 0.1.0
+description:
+  - Ensures directories and files with the given content, owner, group and mode, all in one module run,
+    so that converging a member costs one round trip instead of one or two per file.
+  - A file is rewritten (atomically, through a temporary file in the same directory) only when its content
+    differs; ownership and mode are corrected only when they differ.
+  - The content of O(secret_files) is never logged or shown in a diff.
+options:
+  directories:
+    description: Directories to create, with their ownership and mode. Missing parents are created C(0755).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      owner:
+        description: Owner name.
+        type: str
+      group:
+        description: Group name.
+        type: str
+      mode:
+        description: Mode, as an octal string such as C("0750").
+        type: raw
+  files:
+    description: Files whose content may be shown in a diff.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path. The parent directory must exist (list it in O(directories) if needed).
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      owner:
+        description: Owner name.
+        type: str
+      group:
+        description: Group name.
+        type: str
+      mode:
+        description: Mode, as an octal string such as C("0640").
+        type: raw
+  secret_files:
+    description: Files such as private keys; as O(files), but their content is kept out of logs and diffs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      owner:
+        description: Owner name.
+        type: str
+      group:
+        description: Group name.
+        type: str
+      mode:
+        description: Mode, as an octal string such as C("0600").
+        type: raw
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Content diffs for O(files); secret files show only that they changed.
+  idempotent:
+    support: full
+author:
+  - dcs.etcd contributors
+"""
+
+EXAMPLES = r"""
+- name: Write the member config and key
+  dcs.etcd.etcd_files:
+    directories:
+      - {path: /etc/etcd, owner: root, group: etcd, mode: "0750"}
+    files:
+      - path: /etc/etcd/etcd.conf
+        content: "{{ lookup('ansible.builtin.template', 'etcd.conf.j2') }}"
+        owner: root
+        group: etcd
+        mode: "0640"
+    secret_files:
+      - path: /etc/etcd/server.key
+        content: "{{ lookup('ansible.builtin.file', 'pki/members/' ~ inventory_hostname ~ '.key') }}"
+        owner: etcd
+        group: etcd
+        mode: "0600"
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Paths created or changed (content, owner, group or mode), in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/etcd/etcd.conf]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._files import normalize
+
+_ENTRY = dict(
+    path=dict(type="path", required=True),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    mode=dict(type="raw"),
+)
+
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def write_atomically(module, path, data):
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        module.atomic_move(tmp, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def ensure_attributes(module, entry, diff):
+    args = module.load_file_common_arguments(dict(path=entry["path"], owner=entry.get("owner"),
+                                                  group=entry.get("group"), mode=entry.get("mode")))
+    return module.set_fs_attributes_if_different(args, False, diff)
+
+
+def ensure_directory(module, entry, diffs):
+    path = entry["path"]
+    changed = False
+    diff = dict(before=dict(path=path), after=dict(path=path))
+    if not os.path.isdir(path):
+        if os.path.exists(path):
+            module.fail_json(msg="%s exists and is not a directory" % path)
+        changed = True
+        diff["before"]["state"], diff["after"]["state"] = "absent", "directory"
+        if module.check_mode:
+            diffs.append(diff)
+            return True
+        os.makedirs(path, 0o755)
+    changed = ensure_attributes(module, entry, diff) or changed
+    if changed:
+        diffs.append(diff)
+    return changed
+
+
+def ensure_file(module, entry, secret, diffs):
+    path = entry["path"]
+    wanted = normalize(entry["content"])
+    current = read_bytes(path)
+    label = dict(before_header=path, after_header=path)
+    changed = current != wanted
+    if changed:
+        if secret:
+            diffs.append(dict(label, before="(secret content)\n" if current is not None else "",
+                              after="(new secret content)\n"))
+        else:
+            diffs.append(dict(label, before=(current or b"").decode("utf-8", "replace"),
+                              after=wanted.decode("utf-8", "replace")))
+        if module.check_mode:
+            return True
+        if not os.path.isdir(os.path.dirname(path)):
+            module.fail_json(msg="directory of %s does not exist" % path)
+        write_atomically(module, path, wanted)
+    attr_diff = dict(before=dict(path=path), after=dict(path=path))
+    if current is None and module.check_mode:
+        return changed
+    if ensure_attributes(module, entry, attr_diff):
+        diffs.append(attr_diff)
+        changed = True
+    return changed
+
+
+def main():
+    file_entry = dict(_ENTRY, content=dict(type="str", required=True))
+    secret_entry = dict(_ENTRY, content=dict(type="str", required=True, no_log=True))
+    module = AnsibleModule(
+        argument_spec=dict(
+            directories=dict(type="list", elements="dict", default=[], options=_ENTRY),
+            files=dict(type="list", elements="dict", default=[], options=file_entry),
+            secret_files=dict(type="list", elements="dict", default=[], options=secret_entry),
+        ),
+        supports_check_mode=True,
+    )
+    diffs = []
+    changed_paths = []
+    for entry in module.params["directories"]:
+        if ensure_directory(module, entry, diffs):
+            changed_paths.append(entry["path"])
+    for key, secret in (("files", False), ("secret_files", True)):
+        for entry in module.params[key]:
+            if ensure_file(module, entry, secret, diffs):
+                changed_paths.append(entry["path"])
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths)
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

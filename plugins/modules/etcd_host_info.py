@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_host_info
+short_description: Read what an etcd member host already has, in one pass
+version_added: 0.1.0
+description:
+  - Reports the version of the installed C(etcd) binary, whether the data directory already holds a
+    member (its write-ahead log or snapshot directory), whether the service user and the systemd unit file
+    exist, whether the service is active and enabled, and the highest open-file limit that systemd on the
+    host can give a service.
+  - Read-only. Uses only the Python standard library on the managed host.
+options:
+  bin_dir:
+    description: Directory that holds the C(etcd) binary.
+    type: path
+    default: /usr/local/bin
+  data_dir:
+    description: The member's data directory.
+    type: path
+    required: true
+  unit_path:
+    description: Path of the member's systemd unit file.
+    type: path
+    default: /etc/systemd/system/etcd.service
+  service:
+    description: Name of the systemd service.
+    type: str
+    default: etcd
+  user:
+    description: Name of the service's system user.
+    type: str
+    default: etcd
+  paths:
+    description:
+      - Paths to report on (existence, type, owner, group, mode, and the sha256 of files), for
+        the P(dcs.etcd.etcd_files_differ#filter) filter.
+    type: list
+    elements: path
+    default: []
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+author:
+  - dcs.etcd contributors
+"""
+
+EXAMPLES = r"""
+- name: Probe the host
+  dcs.etcd.etcd_host_info:
+    bin_dir: /usr/local/bin
+    data_dir: /data/etcd
+  register: probe
+
+- name: Show whether this host already runs a member
+  ansible.builtin.debug:
+    msg: "{{ probe.version }} / initialized={{ probe.data_initialized }}"
+"""
+
+RETURN = r"""
+version:
+  description: Version printed by C(etcd --version), or null when the binary is absent or does not run.
+  returned: always
+  type: str
+  sample: 3.5.16
+data_initialized:
+  description: The data directory holds a member (C(member/wal) or C(member/snap) exists).
+  returned: always
+  type: bool
+data_dir_exists:
+  description: The data directory exists.
+  returned: always
+  type: bool
+unit_exists:
+  description: The unit file exists.
+  returned: always
+  type: bool
+user_exists:
+  description: The service user exists.
+  returned: always
+  type: bool
+service_active:
+  description: C(systemctl is-active) says the service is active.
+  returned: always
+  type: bool
+service_enabled:
+  description: C(systemctl is-enabled) says the service is enabled.
+  returned: always
+  type: bool
+paths:
+  description: For each path of O(paths), what exists there.
+  returned: always
+  type: dict
+  sample:
+    /etc/etcd/etcd.conf: {exists: true, type: file, owner: root, group: etcd, mode: "0640", sha256: "9f86d0..."}
+    /data/etcd: {exists: false}
+nofile_max:
+  description:
+    - Highest C(LimitNOFILE) systemd can set for a service. Where the service manager may raise limits
+      (it holds CAP_SYS_RESOURCE) this is the kernel's C(fs.nr_open); otherwise its own hard limit.
+  returned: always
+  type: int
+  sample: 1048576
+"""
+
+import os
+import pwd
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._files import stat_path
+
+CAP_SYS_RESOURCE = 24
+VERSION_RE = re.compile(r"^etcd Version:\s*v?(\d+\.\d+\.\d+\S*)", re.MULTILINE)
+
+
+def parse_version(output):
+    """Return the version from `etcd --version` output, or None."""
+    match = VERSION_RE.search(output or "")
+    return match.group(1) if match else None
+
+
+def parse_nofile_hard(limits_text):
+    """Hard 'Max open files' from a /proc/<pid>/limits text, or None when unlimited or absent."""
+    for line in (limits_text or "").splitlines():
+        if line.startswith("Max open files"):
+            fields = line.split()
+            hard = fields[4] if len(fields) > 4 else ""
+            return int(hard) if hard.isdigit() else None
+    return None
+
+
+def has_capability(status_text, cap):
+    """Whether the CapEff line of a /proc/<pid>/status text has capability number cap."""
+    for line in (status_text or "").splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
+
+
+def nofile_max(pid1_limits, pid1_status, nr_open):
+    """Highest open-file limit the service manager (PID 1) can give a service."""
+    if has_capability(pid1_status, CAP_SYS_RESOURCE) and nr_open:
+        return nr_open
+    hard = parse_nofile_hard(pid1_limits)
+    if hard is None:
+        return nr_open or 1048576
+    return min(hard, nr_open) if nr_open else hard
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ""
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def systemctl_says(module, verb, service, word):
+    systemctl = module.get_bin_path("systemctl")
+    if not systemctl:
+        return False
+    rc, out, err = module.run_command([systemctl, verb, service])
+    return out.strip() == word
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bin_dir=dict(type="path", default="/usr/local/bin"),
+            data_dir=dict(type="path", required=True),
+            unit_path=dict(type="path", default="/etc/systemd/system/etcd.service"),
+            service=dict(type="str", default="etcd"),
+            user=dict(type="str", default="etcd"),
+            paths=dict(type="list", elements="path", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    etcd = os.path.join(module.params["bin_dir"], "etcd")
+    version = None
+    if os.access(etcd, os.X_OK):
+        rc, out, err = module.run_command([etcd, "--version"])
+        if rc == 0:
+            version = parse_version(out)
+    data_dir = module.params["data_dir"]
+    member = os.path.join(data_dir, "member")
+    nr_open = _read("/proc/sys/fs/nr_open").strip()
+    module.exit_json(
+        changed=False,
+        version=version,
+        data_dir_exists=os.path.isdir(data_dir),
+        data_initialized=os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap")),
+        unit_exists=os.path.exists(module.params["unit_path"]),
+        user_exists=user_exists(module.params["user"]),
+        service_active=systemctl_says(module, "is-active", module.params["service"], "active"),
+        service_enabled=systemctl_says(module, "is-enabled", module.params["service"], "enabled"),
+        paths=dict((path, stat_path(path)) for path in module.params["paths"]),
+        nofile_max=nofile_max(_read("/proc/1/limits"), _read("/proc/1/status"),
+                              int(nr_open) if nr_open.isdigit() else None),
+    )
+
+
+if __name__ == "__main__":
+    main()

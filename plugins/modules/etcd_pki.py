@@ -1,0 +1,133 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_pki
+short_description: Keep a cluster CA and a member's key and certificate on the controller
+version_added: 0.1.0
+description:
+  - Runs on the controller only (action plugin), in O(pki_dir). Creates the cluster CA once, when
+    C(ca.crt) and C(ca.key) are both absent, and never replaces an existing one (a CA provided by the
+    user is used as it is).
+  - Creates the member's ECDSA P-256 key (C(members/MEMBER.key), mode 0600) when absent, and issues its
+    certificate (C(members/MEMBER.crt)) when absent, when its SANs differ from O(sans), when it does not
+    match the key, or when another CA signed it. Nothing is regenerated otherwise.
+  - Member certificates carry both serverAuth and clientAuth extended key usage (etcd's gRPC gateway
+    dials its own server with the member certificate).
+  - Concurrent runs for several members are safe: CA creation is serialized by a lock file.
+options:
+  pki_dir:
+    description: Directory on the controller holding C(ca.crt), C(ca.key) and C(members/).
+    type: path
+    required: true
+  member:
+    description: File name stem for the member's key and certificate (the inventory hostname).
+    type: str
+    required: true
+  common_name:
+    description: Subject common name of the member certificate (the etcd member name).
+    type: str
+    required: true
+  sans:
+    description: Subject alternative names, as C(DNS:name), C(IP:address), or bare names and addresses.
+    type: list
+    elements: str
+    required: true
+  ca_common_name:
+    description: Subject common name of a CA created by this module.
+    type: str
+    default: dcs.etcd CA
+  valid_days:
+    description: Validity of a newly issued member certificate, in days.
+    type: int
+    default: 3650
+  ca_valid_days:
+    description: Validity of a newly created CA certificate, in days.
+    type: int
+    default: 10950
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: partial
+    details: The diff names the certificate and the reason it would be issued.
+  idempotent:
+    support: full
+  action:
+    support: full
+  async:
+    support: none
+requirements:
+  - The C(cryptography) Python library on the controller (a dependency of ansible-core).
+author:
+  - dcs.etcd contributors
+"""
+
+EXAMPLES = r"""
+- name: Issue the member certificate (controller side)
+  dcs.etcd.etcd_pki:
+    pki_dir: "{{ inventory_dir }}/pki/etcd"
+    member: "{{ inventory_hostname }}"
+    common_name: etcd-1
+    sans: [IP:10.0.0.11, DNS:localhost, IP:127.0.0.1]
+"""
+
+RETURN = r"""
+ca_created:
+  description: The CA was created by this run.
+  returned: always
+  type: bool
+key_created:
+  description: The member key was created by this run.
+  returned: always
+  type: bool
+cert_issued:
+  description: The member certificate was issued by this run.
+  returned: always
+  type: bool
+reason:
+  description: Why the certificate was issued, or null.
+  returned: always
+  type: str
+  sample: SANs changed
+ca_cert:
+  description: Path of the CA certificate.
+  returned: always
+  type: str
+cert:
+  description: Path of the member certificate.
+  returned: always
+  type: str
+key:
+  description: Path of the member key.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pki_dir=dict(type="path", required=True),
+            member=dict(type="str", required=True),
+            common_name=dict(type="str", required=True),
+            sans=dict(type="list", elements="str", required=True),
+            ca_common_name=dict(type="str", default="dcs.etcd CA"),
+            valid_days=dict(type="int", default=3650),
+            ca_valid_days=dict(type="int", default=10950),
+        ),
+        supports_check_mode=True,
+    )
+    module.fail_json(msg="dcs.etcd.etcd_pki runs on the controller through its action plugin; "
+                         "it cannot run as a module on a managed host.")
+
+
+if __name__ == "__main__":
+    main()
