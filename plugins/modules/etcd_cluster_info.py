@@ -13,8 +13,8 @@ version_added: 0.1.0
 description:
   - Asks the cluster, through C(etcdctl -w json) on the managed host, for its member list, then the
     status and health of every started member and the active alarms, in one module run.
-  - Reports whether the cluster is healthy as automation needs it: every member started, answering and
-    healthy, all agreeing on one leader, and no alarm.
+  - Reports whether the cluster is healthy as automation needs it, that is every member started,
+    answering and healthy, all agreeing on one leader, and no alarm.
   - Read-only.
 extends_documentation_fragment:
   - dcs.etcd.connection

