@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the dcs.etcd collection: run etcdctl with the shared connection options and parse its
 JSON output. etcd IDs exceed 2**53; Python's json keeps them exact as ints."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from ansible.module_utils.basic import env_fallback
 
@@ -28,6 +29,9 @@ class EtcdctlError(Exception):
         super(EtcdctlError, self).__init__("etcdctl %s failed (rc=%s): %s" % (" ".join(args), rc, (stderr or stdout).strip()))
 
 
+TLS_FLAGS = (("cacert", "--cacert"), ("cert", "--cert"), ("key", "--key"))
+
+
 class Etcdctl(object):
     def __init__(self, module, endpoints=None):
         self.module = module
@@ -36,11 +40,13 @@ class Etcdctl(object):
         if "/" not in self.binary:
             self.binary = module.get_bin_path(self.binary, required=True)
         self.endpoints = endpoints if endpoints is not None else params.get("endpoints")
+        self.tls = ["%s=%s" % (flag, params[option]) for option, flag in TLS_FLAGS if params.get(option)]
+        # etcdctl aborts when a flag shadows an ETCDCTL_* variable (and 3.5.1's move-leader reads the
+        # variables twice): the options were read above (env_fallback), so the variables go.
+        for variable in [v for v in os.environ if v.startswith("ETCDCTL_")]:
+            del os.environ[variable]
         self.environ = {"ETCDCTL_API": "3"}
-        # Credentials go through the environment, not argv, so `ps` never shows the password.
-        for option, variable in (("cacert", "ETCDCTL_CACERT"), ("cert", "ETCDCTL_CERT"), ("key", "ETCDCTL_KEY")):
-            if params.get(option):
-                self.environ[variable] = params[option]
+        # The password goes through the environment, not argv, so `ps` never shows it.
         if params.get("user"):
             self.environ["ETCDCTL_USER"] = params["user"]
         if params.get("password"):
@@ -48,7 +54,7 @@ class Etcdctl(object):
         self.timeout = params.get("command_timeout") or 5
 
     def argv(self, args, endpoints=None):
-        argv = [self.binary, "--command-timeout=%ds" % self.timeout]
+        argv = [self.binary, "--command-timeout=%ds" % self.timeout] + self.tls
         endpoints = endpoints if endpoints is not None else self.endpoints
         if endpoints:
             argv.append("--endpoints=%s" % ",".join(endpoints))

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the dcs.etcd collection: how member files are compared, shared by the etcd_files and
 etcd_host_info modules (on the member) and the etcd_files_differ filter (on the controller), so that the
 controller decides exactly as the module would whether a write is needed."""

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the dcs.etcd collection: the cluster CA and member certificates, made with the
 `cryptography` library on the controller (ansible-core already depends on it).
 
@@ -14,10 +14,15 @@ import ipaddress
 import os
 import tempfile
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as exc:  # reported when used, not when loaded
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 
 class PkiError(Exception):
@@ -161,6 +166,8 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
     """Ensure the CA (created once when absent) and one member's key and certificate in pki_dir.
 
     Returns a dict: changed, ca_created, key_created, cert_issued, reason."""
+    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        raise PkiError("the cryptography Python library is needed on the controller: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
     sans = sorted(set(normalize_san(s) for s in sans))
     members = os.path.join(pki_dir, "members")
     ca_key_path, ca_crt_path = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -85,13 +85,16 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and writes nothing.
   diff_mode:
     support: full
-    details: Content diffs for O(files); secret files show only that they changed.
+    description: Content diffs for O(files), and owner, group and mode changes.
+    details: Secret files show only that they changed.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 author:
-  - dcs.etcd contributors
+  - dcs.etcd maintainers (@dcs-etcd)
 """
 
 EXAMPLES = r"""
@@ -214,7 +217,8 @@ def main():
         argument_spec=dict(
             directories=dict(type="list", elements="dict", default=[], options=_ENTRY),
             files=dict(type="list", elements="dict", default=[], options=file_entry),
-            secret_files=dict(type="list", elements="dict", default=[], options=secret_entry),
+            # Only the content of a secret file is secret (its sub-option has no_log).
+            secret_files=dict(type="list", elements="dict", default=[], options=secret_entry, no_log=False),
         ),
         supports_check_mode=True,
     )

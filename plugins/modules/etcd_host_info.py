@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -50,10 +50,12 @@ attributes:
     description: The module only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   idempotent:
     support: full
+    description: Reading twice gives the same answer and changes nothing.
 author:
-  - dcs.etcd contributors
+  - dcs.etcd maintainers (@dcs-etcd)
 """
 
 EXAMPLES = r"""

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ description:
     match the key, or when another CA signed it. Nothing is regenerated otherwise.
   - Member certificates carry both serverAuth and clientAuth extended key usage (etcd's gRPC gateway
     dials its own server with the member certificate).
-  - Concurrent runs for several members are safe: CA creation is serialized by a lock file.
+  - Concurrent runs for several members are safe, as CA creation is serialized by a lock file.
 options:
   pki_dir:
     description: Directory on the controller holding C(ca.crt), C(ca.key) and C(members/).
@@ -53,19 +53,23 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would be created or issued and writes nothing.
   diff_mode:
     support: partial
-    details: The diff names the certificate and the reason it would be issued.
+    description: The diff names the certificate and the reason it would be issued.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
   action:
     support: full
+    description: Runs in the controller's worker process through its action plugin.
   async:
     support: none
+    description: Runs synchronously on the controller.
 requirements:
   - The C(cryptography) Python library on the controller (a dependency of ansible-core).
 author:
-  - dcs.etcd contributors
+  - dcs.etcd maintainers (@dcs-etcd)
 """
 
 EXAMPLES = r"""

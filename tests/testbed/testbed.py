@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Real systemd hosts for tests and the sandbox: rootful podman containers reached over SSH.
 
 Subcommands:
@@ -163,8 +162,8 @@ def write_inventory(path, addresses, key, group, extra):
     hosts = {ip: {"etcd_seq": i} for i, ip in enumerate(addresses, start=1)}
     cluster_vars = {"etcd_cluster": group}
     for item in extra or []:
-        k, _, v = item.partition("=")
-        cluster_vars[k] = v
+        name, value = item.split("=", 1)
+        cluster_vars[name] = value
     inventory = {"all": {
         "vars": {
             "ansible_user": "root",

@@ -91,7 +91,7 @@ def test_key_written_through_one_member_is_read_from_every_other(clients):
         deadline = time.time() + 10
         while True:
             # Serializable: answered from this member's own copy, so this proves replication to it.
-            got, _ = clients[name].get(key, serializable=True)
+            got = clients[name].get(key, serializable=True)[0]
             if got is not None or time.time() > deadline:
                 break
             time.sleep(0.2)
@@ -164,7 +164,7 @@ def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
     deadline = time.time() + 20
     while True:
         try:
-            got, _ = client_for(member).get(key)
+            got = client_for(member).get(key)[0]
             break
         except Exception:
             if time.time() > deadline:

@@ -1,0 +1,36 @@
+"""Parsing in etcd_host_info; the inputs are what etcd and Linux print."""
+from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
+    has_capability,
+    nofile_max,
+    parse_nofile_hard,
+    parse_version,
+)
+
+# `etcd --version` of etcd 3.4.23 (Debian 12 package) and 3.5.1 (upstream build).
+VERSION_34 = "etcd Version: 3.4.23\nGit SHA: Not provided (use ./build instead of go build)\nGo Version: go1.19.8\nGo OS/Arch: linux/amd64\n"
+VERSION_35 = "etcd Version: 3.5.1\nGit SHA: e8732fb5f\nGo Version: go1.16.3\nGo OS/Arch: linux/amd64\n"
+
+LIMITS = """Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max open files            20000                20000                files
+Max locked memory         8388608              8388608              bytes
+"""
+
+
+def test_parse_version():
+    assert parse_version(VERSION_34) == "3.4.23"
+    assert parse_version(VERSION_35) == "3.5.1"
+    assert parse_version("garbage") is None
+
+
+def test_nofile_from_pid1():
+    assert parse_nofile_hard(LIMITS) == 20000
+    assert parse_nofile_hard(LIMITS.replace("20000                20000", "1024 unlimited")) is None
+
+
+def test_capability_decides_between_nr_open_and_pid1_limit():
+    with_resource = "CapEff:\t000001ffffffffff\n"
+    without = "CapEff:\t00000000a80425fb\n"
+    assert has_capability(with_resource, 24) and not has_capability(without, 24)
+    assert nofile_max(LIMITS, with_resource, 1048576) == 1048576
+    assert nofile_max(LIMITS, without, 1048576) == 20000
