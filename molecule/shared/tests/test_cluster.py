@@ -45,6 +45,12 @@ def test_ca_key_never_leaves_the_controller(host):
     assert listing == ["/etc/etcd/server.key"]
 
 
+def test_package_default_member_never_started(host):
+    # Debian's etcd-server would start a member from /etc/default/etcd with data in /var/lib/etcd/default.
+    assert not host.file("/var/lib/etcd/default").exists
+    assert host.run("journalctl --no-pager -u etcd | grep -c 'data-dir.*/var/lib/etcd/default'").stdout.strip() in ("", "0")
+
+
 def test_bootstrapped_member_can_never_bootstrap_again(host):
     # After the cluster formed, the config says "existing": a lost data dir cannot start a new cluster.
     assert "initial-cluster-state: existing" in host.file("/etc/etcd/etcd.conf").content_string
