@@ -52,8 +52,10 @@ def test_package_default_member_never_started(host):
 
 
 def test_bootstrapped_member_can_never_bootstrap_again(host):
-    # After the cluster formed, the config says "existing": a lost data dir cannot start a new cluster.
-    assert "initial-cluster-state: existing" in host.file("/etc/etcd/etcd.conf").content_string
+    # The one-time bootstrap permit was used up when etcd reported ready; the unit refuses an empty data dir.
+    assert not host.file("/etc/etcd/bootstrap-permit").exists
+    unit = host.file("/etc/systemd/system/etcd.service").content_string
+    assert "ExecStartPre=/bin/sh -c 'test -d \"$$0/member\" || test -e \"$$1\"" in unit
 
 
 def test_member_list_equals_inventory(clients):
@@ -148,6 +150,10 @@ def test_client_with_certificate_from_another_ca_is_refused(tmp_path):
 
 @pytest.mark.skipif(len(MEMBERS) != 1, reason="destructive: proven on the one-member scenario, last")
 def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
+    import os
+    import pathlib
+    import subprocess
+
     import testinfra
     from conftest import INVENTORY
 
@@ -157,12 +163,20 @@ def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
     clients[member["name"]].put(key, value)
     assert node.run("systemctl stop etcd && mv /data/etcd/member /data/etcd/member.saved").rc == 0
     try:
+        # A restart (by systemd or by hand) is refused by the unit: no data, no bootstrap permit.
         started = node.run("systemctl start etcd")
-        # etcd refuses: "existing" with no data and no peer to join. A silent new cluster would start fine.
         assert started.rc != 0
         assert not node.service("etcd").is_running
         journal = node.run("journalctl -u etcd --no-pager -n 30").stdout
-        assert "cluster" in journal.lower()
+        assert "refusing to start" in journal
+        assert not node.file("/data/etcd/member").exists
+        # Re-running the playbook is refused too, before anything is changed.
+        root = pathlib.Path(__file__).resolve().parents[3]
+        rerun = subprocess.run([str(root / "etcd.yml"), "-i", INVENTORY], cwd=root, capture_output=True, text=True,
+                               check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(root / "ansible.cfg")))
+        assert rerun.returncode != 0
+        assert "holds no member data" in rerun.stdout and "Nothing was changed" in rerun.stdout
+        assert not node.service("etcd").is_running
     finally:
         restored = node.run("systemctl stop etcd; rm -rf /data/etcd/member && mv /data/etcd/member.saved /data/etcd/member"
                             " && systemctl reset-failed etcd && systemctl start etcd")

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_binaries
+short_description: Install etcd binaries from an official release archive on the host
+version_added: 0.1.0
+description:
+  - Reads an official etcd release archive (C(etcd-vX.Y.Z-linux-ARCH.tar.gz), whose files sit in one
+    top-level directory) already on the host, in one pass, and installs the named binaries into O(dest)
+    with mode 0755, owned by root.
+  - A binary is replaced only when its content differs, atomically (written beside it, then renamed), so a
+    running etcd keeps its old executable until it is restarted.
+options:
+  archive:
+    description: Path of the release archive on the host.
+    type: path
+    required: true
+  dest:
+    description: Directory to install into; it must exist.
+    type: path
+    required: true
+  names:
+    description: Binaries to install, by file name inside the archive's top-level directory.
+    type: list
+    elements: str
+    default: [etcd, etcdctl]
+  remove_archive:
+    description: Delete O(archive) once the binaries are in place.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reports which binaries would change and writes nothing (a missing archive counts as a change).
+  diff_mode:
+    support: none
+    description: Binary content is not shown.
+  idempotent:
+    support: full
+    description: A second run with the same archive changes nothing.
+author:
+  - dcs.etcd maintainers (@dcs-etcd)
+"""
+
+EXAMPLES = r"""
+- name: Install etcd 3.5.16 from a copied release archive
+  dcs.etcd.etcd_binaries:
+    archive: /var/tmp/etcd-v3.5.16-linux-amd64.tar.gz
+    dest: /usr/local/bin
+    names: [etcd, etcdctl, etcdutl]
+    remove_archive: true
+"""
+
+RETURN = r"""
+installed:
+  description: Binaries written (new or different content).
+  returned: always
+  type: list
+  elements: str
+  sample: [etcd, etcdctl]
+"""
+
+import hashlib
+import os
+import tarfile
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def file_sha256(path):
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_members(tar, names):
+    """Map each wanted name to its regular-file member in the archive's top-level directory."""
+    found = {}
+    for member in tar:
+        parts = member.name.strip("/").split("/")
+        if member.isfile() and len(parts) == 2 and parts[1] in names:
+            found[parts[1]] = member
+            if len(found) == len(names):
+                break
+    return found
+
+
+def install(module, archive, dest, names):
+    installed = []
+    with tarfile.open(archive, "r:gz") as tar:
+        found = archive_members(tar, names)
+        missing = [n for n in names if n not in found]
+        if missing:
+            module.fail_json(msg="%s has no %s in its top-level directory" % (archive, ", ".join(missing)))
+        # Members are read in archive order, which is the order the loop above met them.
+        for name in names:
+            data = tar.extractfile(found[name]).read()
+            target = os.path.join(dest, name)
+            if hashlib.sha256(data).hexdigest() == file_sha256(target):
+                if os.stat(target).st_mode & 0o777 != 0o755 and not module.check_mode:
+                    os.chmod(target, 0o755)
+                continue
+            installed.append(name)
+            if module.check_mode:
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=dest)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.chmod(tmp, 0o755)
+                os.chown(tmp, 0, 0)
+                os.rename(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    return installed
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            archive=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+            names=dict(type="list", elements="str", default=["etcd", "etcdctl"]),
+            remove_archive=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    archive, dest, names = module.params["archive"], module.params["dest"], module.params["names"]
+    if not os.path.isdir(dest):
+        module.fail_json(msg="dest %s is not a directory" % dest)
+    if not os.path.isfile(archive):
+        if module.check_mode:
+            module.exit_json(changed=True, installed=list(names))
+        module.fail_json(msg="archive %s not found on the host" % archive)
+    try:
+        installed = install(module, archive, dest, names)
+    except (tarfile.TarError, OSError) as exc:
+        module.fail_json(msg="cannot install from %s: %s" % (archive, exc))
+    if module.params["remove_archive"] and not module.check_mode:
+        os.unlink(archive)
+    module.exit_json(changed=bool(installed), installed=installed)
+
+
+if __name__ == "__main__":
+    main()
