@@ -22,6 +22,12 @@ def archive():
     return out[0], out[1]
 
 
+def cpu_steal():
+    """Jiffies of CPU time the hypervisor gave to others (steal), and all jiffies, so far."""
+    fields = [int(x) for x in pathlib.Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return fields[7], sum(fields)
+
+
 def playbook(inventory, extra):
     started = time.monotonic()
     res = subprocess.run([str(ROOT / "etcd.yml"), "-i", str(inventory)] + extra, cwd=ROOT,
@@ -50,18 +56,26 @@ def run(count, src, sha):
     ips = subprocess.run(TESTBED + ["up", name, str(count), "--subnet-id", str(80 + count), "--inventory",
                                     str(inventory)], check=True, capture_output=True, text=True).stdout.split()
     extra = ["-e", "etcd_install_method=archive", "-e", "etcd_archive_src=" + src, "-e", "etcd_archive_checksum=" + sha]
+    steal_before = cpu_steal()
     try:
+        started = time.monotonic()
+        subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "tests/bench_reference.yml")], cwd=ROOT,
+                       check=True, capture_output=True)
+        reference = time.monotonic() - started
         fresh = playbook(inventory, extra)[0]
         before = pids(ips)
         reruns = [playbook(inventory, extra) for _ in range(3)]
         after = pids(ips)
     finally:
         subprocess.run(TESTBED + ["down", name], check=True)
+    steal_after = cpu_steal()
+    steal = 100.0 * (steal_after[0] - steal_before[0]) / max(1, steal_after[1] - steal_before[1])
     restarted = sum(1 for ip in ips if before[ip] != after[ip])
     times = sorted(t for t, _ in reruns)
     return {"members": count, "fresh_s": round(fresh, 1), "rerun_s": round(times[1], 1),
             "rerun_all_s": [round(t, 1) for t in times],
-            "rerun_changed": sum(c for _, c in reruns), "rerun_restarts": restarted}
+            "rerun_changed": sum(c for _, c in reruns), "rerun_restarts": restarted, "cpu_steal_pct": round(steal, 1),
+            "reference_s": round(reference, 1)}
 
 
 def median(values):
@@ -87,6 +101,10 @@ def main():
             count, median(fresh), ", ".join("%.1f" % t for t in fresh), median(reruns),
             ", ".join("%.1f" % t for t in sorted(reruns)), sum(r["rerun_changed"] for r in runs),
             sum(r["rerun_restarts"] for r in runs)))
+    references = [r["reference_s"] for r in samples[3]]
+    print("Reference (10 ping tasks x 3 hosts, incl. start-up): %s s" % ", ".join("%.1f" % x for x in references))
+    steals = [r["cpu_steal_pct"] for runs in samples.values() for r in runs]
+    print("CPU steal by the hypervisor during the runs: %s %%" % ", ".join("%.0f" % x for x in steals))
     print("5-member / 3-member fresh deploy (medians): %.2f"
           % (summary[5]["fresh_median_s"] / summary[3]["fresh_median_s"]))
     (ROOT / ".cache" / "bench.json").write_text(json.dumps(summary, indent=1) + "\n")
