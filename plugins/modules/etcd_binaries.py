@@ -12,15 +12,18 @@ short_description: Install etcd binaries from an official release archive on the
 version_added: 0.1.0
 description:
   - Reads an official etcd release archive (C(etcd-vX.Y.Z-linux-ARCH.tar.gz), whose files sit in one
-    top-level directory) already on the host, in one pass, and installs the named binaries into O(dest)
-    with mode 0755, owned by root.
+    top-level directory) in one pass, and installs the named binaries into O(dest) with mode 0755, owned
+    by root. The archive is either on the controller (O(src), sent by the action plugin into the task's
+    temporary directory and gone afterwards) or already on the host (O(archive)).
   - A binary is replaced only when its content differs, atomically (written beside it, then renamed), so a
     running etcd keeps its old executable until it is restarted.
 options:
-  archive:
-    description: Path of the release archive on the host.
+  src:
+    description: Path of the release archive on the controller. Exactly one of O(src) and O(archive).
     type: path
-    required: true
+  archive:
+    description: Path of the release archive on the host. Exactly one of O(src) and O(archive).
+    type: path
   dest:
     description: Directory to install into; it must exist.
     type: path
@@ -35,6 +38,9 @@ options:
     type: bool
     default: false
 attributes:
+  action:
+    support: full
+    description: An action plugin sends O(src) to the host.
   check_mode:
     support: full
     description: Reports which binaries would change and writes nothing (a missing archive counts as a change).
@@ -49,7 +55,13 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Install etcd 3.5.16 from a copied release archive
+- name: Install etcd 3.5.16 from a release archive on the controller
+  dcs.etcd.etcd_binaries:
+    src: /srv/dist/etcd-v3.5.16-linux-amd64.tar.gz
+    dest: /usr/local/bin
+    names: [etcd, etcdctl, etcdutl]
+
+- name: Install etcd 3.5.16 from a release archive already on the host
   dcs.etcd.etcd_binaries:
     archive: /var/tmp/etcd-v3.5.16-linux-amd64.tar.gz
     dest: /usr/local/bin
@@ -130,13 +142,19 @@ def install(module, archive, dest, names):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            archive=dict(type="path", required=True),
+            src=dict(type="path"),
+            archive=dict(type="path"),
             dest=dict(type="path", required=True),
             names=dict(type="list", elements="str", default=["etcd", "etcdctl"]),
             remove_archive=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
+        required_one_of=[("src", "archive")],
+        mutually_exclusive=[("src", "archive")],
     )
+    if module.params["src"]:
+        module.fail_json(msg="src is sent to the host by the dcs.etcd.etcd_binaries action plugin; "
+                             "call the module by its collection name, not as a bare module")
     archive, dest, names = module.params["archive"], module.params["dest"], module.params["names"]
     if not os.path.isdir(dest):
         module.fail_json(msg="dest %s is not a directory" % dest)
