@@ -6,17 +6,7 @@
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, ensure
-
-ARGUMENT_SPEC = dict(
-    pki_dir=dict(type="path", required=True),
-    member=dict(type="str", required=True),
-    common_name=dict(type="str", required=True),
-    sans=dict(type="list", elements="str", required=True),
-    ca_common_name=dict(type="str", default="dcs.etcd CA"),
-    valid_days=dict(type="int", default=3650),
-    ca_valid_days=dict(type="int", default=10950),
-)
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import ARGUMENT_SPEC, PkiError, ensure
 
 
 class ActionModule(ActionBase):

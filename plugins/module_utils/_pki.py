@@ -25,6 +25,18 @@ else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
 
+# Options of dcs.etcd.etcd_pki, shared by its action plugin and its documentation stub module.
+ARGUMENT_SPEC = dict(
+    pki_dir=dict(type="path", required=True),
+    member=dict(type="str", required=True),
+    common_name=dict(type="str", required=True),
+    sans=dict(type="list", elements="str", required=True),
+    ca_common_name=dict(type="str", default="dcs.etcd CA"),
+    valid_days=dict(type="int", default=3650),
+    ca_valid_days=dict(type="int", default=10950),
+)
+
+
 class PkiError(Exception):
     pass
 

@@ -114,21 +114,11 @@ key:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import ARGUMENT_SPEC
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            pki_dir=dict(type="path", required=True),
-            member=dict(type="str", required=True),
-            common_name=dict(type="str", required=True),
-            sans=dict(type="list", elements="str", required=True),
-            ca_common_name=dict(type="str", default="dcs.etcd CA"),
-            valid_days=dict(type="int", default=3650),
-            ca_valid_days=dict(type="int", default=10950),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.fail_json(msg="dcs.etcd.etcd_pki runs on the controller through its action plugin; "
                          "it cannot run as a module on a managed host.")
 
