@@ -34,23 +34,13 @@ _raw:
   elements: str
 """
 
-import hashlib
 import os
 
 from ansible.plugins.lookup import LookupBase
-
-
-def sha256_of(path):
-    if not os.path.isfile(path):
-        return ""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        return [sha256_of(os.path.expanduser(str(term))) for term in terms]
+        return [file_sha256(os.path.expanduser(str(term))) or "" for term in terms]

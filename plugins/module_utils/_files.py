@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE to the dcs.etcd collection: how member files are compared, shared by the etcd_files and
-etcd_host_info modules (on the member) and the etcd_files_differ filter (on the controller), so that the
-controller decides exactly as the module would whether a write is needed."""
+"""PRIVATE to the dcs.etcd collection: how member files are hashed, compared and written, shared by the
+etcd_files, etcd_binaries and etcd_host_info modules (on the member) and the etcd_files_differ filter and
+file_sha256 lookup (on the controller), so that the controller decides exactly as the module would
+whether a write is needed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import os
 import pwd
 import stat
+import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes
 
@@ -23,6 +25,29 @@ def normalize(content):
 
 def content_sha256(content):
     return hashlib.sha256(normalize(content)).hexdigest()
+
+
+def file_sha256(path):
+    """Hex SHA-256 of a regular file's content, or None when path is not a regular file."""
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomically(module, path, data):
+    """Replace path with data: written beside it, then moved over it by the module (keeps SELinux context)."""
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        module.atomic_move(tmp, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _name(lookup, ident):
@@ -46,11 +71,7 @@ def stat_path(path):
         mode="%04o" % stat.S_IMODE(st.st_mode),
     )
     if info["type"] == "file":
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(65536), b""):
-                digest.update(block)
-        info["sha256"] = digest.hexdigest()
+        info["sha256"] = file_sha256(path)
     return info
 
 

@@ -81,19 +81,9 @@ installed:
 import hashlib
 import os
 import tarfile
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def file_sha256(path):
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256, write_atomically
 
 
 def archive_members(tar, names):
@@ -115,8 +105,8 @@ def install(module, archive, dest, names):
         missing = [n for n in names if n not in found]
         if missing:
             module.fail_json(msg="%s has no %s in its top-level directory" % (archive, ", ".join(missing)))
-        # Members are read in archive order, which is the order the loop above met them.
-        for name in names:
+        # In archive order: a gzip stream read out of order is decompressed again from its start.
+        for name in sorted(names, key=lambda n: found[n].offset):
             data = tar.extractfile(found[name]).read()
             target = os.path.join(dest, name)
             if hashlib.sha256(data).hexdigest() == file_sha256(target):
@@ -124,18 +114,10 @@ def install(module, archive, dest, names):
                     os.chmod(target, 0o755)
                 continue
             installed.append(name)
-            if module.check_mode:
-                continue
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=dest)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.chmod(tmp, 0o755)
-                os.chown(tmp, 0, 0)
-                os.rename(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            if not module.check_mode:
+                write_atomically(module, target, data)
+                os.chown(target, 0, 0)
+                os.chmod(target, 0o755)
     return installed
 
 

@@ -126,10 +126,9 @@ changed_paths:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dcs.etcd.plugins.module_utils._files import normalize
+from ansible_collections.dcs.etcd.plugins.module_utils._files import normalize, write_atomically
 
 _ENTRY = dict(
     path=dict(type="path", required=True),
@@ -145,17 +144,6 @@ def read_bytes(path):
             return handle.read()
     except (IOError, OSError):
         return None
-
-
-def write_atomically(module, path, data):
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def ensure_attributes(module, entry, diff):
