@@ -17,6 +17,7 @@ description:
     temporary directory and gone afterwards) or already on the host (O(archive)).
   - A binary is replaced only when its content differs, atomically (written beside it, then renamed), so a
     running etcd keeps its old executable until it is restarted.
+  - With O(user), also creates the system user (and its group) that runs etcd, in the same module run.
 options:
   src:
     description: Path of the release archive on the controller. Exactly one of O(src) and O(archive).
@@ -37,6 +38,18 @@ options:
     description: Delete O(archive) once the binaries are in place.
     type: bool
     default: false
+  user:
+    description:
+      - Name of the system user (with a group of the same name) that runs etcd; created with C(useradd --system)
+        when missing, with no login shell and O(user_home) as its home, which is not created. An existing user
+        is left as it is.
+      - Empty (the default) leaves users alone.
+    type: str
+    default: ""
+  user_home:
+    description: Home directory recorded for a user created by O(user).
+    type: path
+    default: /var/lib/etcd
 attributes:
   action:
     support: full
@@ -60,6 +73,7 @@ EXAMPLES = r"""
     src: /srv/dist/etcd-v3.5.16-linux-amd64.tar.gz
     dest: /usr/local/bin
     names: [etcd, etcdctl, etcdutl]
+    user: etcd
 
 - name: Install etcd 3.5.16 from a release archive already on the host
   dcs.etcd.etcd_binaries:
@@ -76,10 +90,16 @@ installed:
   type: list
   elements: str
   sample: [etcd, etcdctl]
+user_created:
+  description: Whether O(user) was created (or would be, in check mode).
+  returned: always
+  type: bool
+  sample: true
 """
 
 import hashlib
 import os
+import pwd
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -96,6 +116,24 @@ def archive_members(tar, names):
             if len(found) == len(names):
                 break
     return found
+
+
+def useradd_argv(useradd, name, home):
+    """Create a system user and its own group, with no login shell and no home directory made."""
+    return [useradd, "--system", "--user-group", "--home-dir", home, "--no-create-home",
+            "--shell", "/usr/sbin/nologin", "--comment", "etcd key-value store", name]
+
+
+def ensure_user(module, name, home):
+    """Create the system user when missing; return whether it was (or would be) created."""
+    try:
+        pwd.getpwnam(name)
+        return False
+    except KeyError:
+        pass
+    if not module.check_mode:
+        module.run_command(useradd_argv(module.get_bin_path("useradd", required=True), name, home), check_rc=True)
+    return True
 
 
 def install(module, archive, dest, names):
@@ -129,6 +167,8 @@ def main():
             dest=dict(type="path", required=True),
             names=dict(type="list", elements="str", default=["etcd", "etcdctl"]),
             remove_archive=dict(type="bool", default=False),
+            user=dict(type="str", default=""),
+            user_home=dict(type="path", default="/var/lib/etcd"),
         ),
         supports_check_mode=True,
         required_one_of=[("src", "archive")],
@@ -140,9 +180,10 @@ def main():
     archive, dest, names = module.params["archive"], module.params["dest"], module.params["names"]
     if not os.path.isdir(dest):
         module.fail_json(msg="dest %s is not a directory" % dest)
+    user_created = ensure_user(module, module.params["user"], module.params["user_home"]) if module.params["user"] else False
     if not os.path.isfile(archive):
         if module.check_mode:
-            module.exit_json(changed=True, installed=list(names))
+            module.exit_json(changed=True, installed=list(names), user_created=user_created)
         module.fail_json(msg="archive %s not found on the host" % archive)
     try:
         installed = install(module, archive, dest, names)
@@ -150,7 +191,7 @@ def main():
         module.fail_json(msg="cannot install from %s: %s" % (archive, exc))
     if module.params["remove_archive"] and not module.check_mode:
         os.unlink(archive)
-    module.exit_json(changed=bool(installed), installed=installed)
+    module.exit_json(changed=bool(installed) or user_created, installed=installed, user_created=user_created)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import io
 import os
 import tarfile
 
-from ansible_collections.dcs.etcd.plugins.modules.etcd_binaries import main
+from ansible_collections.dcs.etcd.plugins.modules.etcd_binaries import main, useradd_argv
 
 
 def make_archive(path, version, files):
@@ -48,3 +48,25 @@ def test_missing_binary_in_archive_fails(tmp_path, run_module):
     make_archive(archive, "3.4.23", [("etcd", b"x"), ("etcdctl", b"y")])
     result = run_module(main, {"archive": str(archive), "dest": str(tmp_path), "names": ["etcd", "etcdutl"]})
     assert result["failed"] and "etcdutl" in result["msg"]
+
+
+def test_user_is_left_alone_when_present_and_reported_in_check_mode(tmp_path, run_module):
+    archive = tmp_path / "etcd-v3.5.1-linux-amd64.tar.gz"
+    make_archive(archive, "3.5.1", [("etcd", b"etcd 3.5.1"), ("etcdctl", b"etcdctl 3.5.1")])
+    args = {"archive": str(archive), "dest": str(tmp_path), "names": ["etcd", "etcdctl"]}
+    run_module(main, args)
+    # root exists on every host: nothing to create, nothing changed.
+    present = run_module(main, dict(args, user="root"))
+    assert not present["changed"] and present["user_created"] is False
+    # A missing user is reported as a change in check mode, and nothing is run.
+    missing = run_module(main, dict(args, user="dcs-etcd-no-such-user"), check_mode=True)
+    assert missing["changed"] and missing["user_created"] is True and missing["installed"] == []
+
+
+def test_useradd_makes_a_system_user_with_its_group_and_no_shell():
+    argv = useradd_argv("/usr/sbin/useradd", "etcd", "/var/lib/etcd")
+    assert argv[0] == "/usr/sbin/useradd" and argv[-1] == "etcd"
+    for flag in ("--system", "--user-group", "--no-create-home"):
+        assert flag in argv
+    assert argv[argv.index("--shell") + 1] == "/usr/sbin/nologin"
+    assert argv[argv.index("--home-dir") + 1] == "/var/lib/etcd"
