@@ -1,0 +1,370 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: etcd_member
+short_description: Add, promote or remove an etcd cluster member
+version_added: 0.1.0
+description:
+  - Ensures a member of a running etcd cluster is V(present) (added, as a learner by default, and
+    optionally promoted once it is in sync), V(promoted) to a voting member, or V(absent).
+  - Looks the member up by O(name) or by any of O(peer_urls) before acting, so a repeated run changes
+    nothing. A member that was added but has not started yet has no name in etcd; it is found by its peer
+    URL.
+  - Runs C(etcdctl) on the managed host. Requests that etcd refuses for a while after a leader change or
+    while a learner catches up (C(unhealthy cluster), C(not in sync with leader)) are retried until
+    O(timeout).
+  - Removing the leader first hands leadership to another started voting member (C(etcdctl move-leader)).
+extends_documentation_fragment:
+  - dcs.etcd.connection
+options:
+  name:
+    description:
+      - Member name (etcd's C(--name)). Required to add a member.
+      - A member is matched by this name or by any of O(peer_urls).
+    type: str
+  peer_urls:
+    description: The member's peer URLs. Required to add a member.
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) adds the member when no member matches; see O(learner) and O(promote).
+      - V(promoted) makes a learner a voting member, waiting until it is in sync; a voting member is left
+        as it is. The member must exist.
+      - V(absent) removes the member when one matches; a member that is already gone is not an error.
+    type: str
+    choices: [present, promoted, absent]
+    default: present
+  learner:
+    description: Add the member as a learner (non-voting until promoted). Only used when a member is added.
+    type: bool
+    default: true
+  promote:
+    description: With O(state=present), also promote the member once it is in sync (as O(state=promoted)).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to keep retrying a request that etcd refuses for now (promotion of a learner that
+      is not in sync yet, membership changes right after a leader change).
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description: Looks the member up and reports what would change; changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the member list before and after, one member per line.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change.
+notes:
+  - C(etcdctl member promote -w json) promotes the learner and then crashes in etcdctl's JSON printer
+    (3.4 and 3.5); the module uses etcdctl's plain output for that command and checks the result in the
+    member list.
+author:
+  - dcs.etcd maintainers (@dcs-etcd)
+"""
+
+EXAMPLES = r"""
+- name: Add etcd-4 as a learner through a running member
+  dcs.etcd.etcd_member:
+    name: etcd-4
+    peer_urls: ["https://10.0.0.14:2380"]
+    etcdctl_path: /usr/local/bin/etcdctl
+    endpoints: ["https://10.0.0.11:2379"]
+    cacert: /etc/etcd/ca.crt
+    cert: /etc/etcd/server.crt
+    key: /etc/etcd/server.key
+  register: added
+# Start etcd on the new host with initial-cluster-state existing and
+# initial-cluster "{{ added.initial_cluster }}", then:
+
+- name: Promote etcd-4 once it has caught up with the leader
+  dcs.etcd.etcd_member:
+    name: etcd-4
+    state: promoted
+    timeout: 120
+
+- name: Remove etcd-4 (leadership is moved away first if it leads)
+  dcs.etcd.etcd_member:
+    name: etcd-4
+    state: absent
+"""
+
+RETURN = r"""
+member:
+  description: The member after the change (null when absent). Its name is empty until it has started.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Member ID in hexadecimal, as etcdctl prints it.
+      type: str
+    name:
+      description: Member name.
+      type: str
+    peer_urls:
+      description: Peer URLs.
+      type: list
+      elements: str
+    client_urls:
+      description: Client URLs (empty until it has started).
+      type: list
+      elements: str
+    is_learner:
+      description: Whether it is a learner.
+      type: bool
+member_id:
+  description: ID of the member (hexadecimal), or null if there is none.
+  returned: always
+  type: str
+  sample: 8e9e05c52164694d
+members:
+  description: All members after the change, in the form of RV(member).
+  returned: always
+  type: list
+  elements: dict
+initial_cluster:
+  description:
+    - The C(initial-cluster) value a member joining with this membership starts with (C(name=peer-url)
+      pairs, as C(etcdctl member add) prints them). Members that have not started have no name yet.
+  returned: when O(state) is V(present) or V(promoted) and the member exists
+  type: str
+  sample: etcd-1=https://10.0.0.11:2380,etcd-4=https://10.0.0.14:2380
+leader_moved_to:
+  description: Name of the member that took over leadership before the removal, if the member led.
+  returned: when O(state=absent)
+  type: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
+    CONNECTION_ARGSPEC,
+    Etcdctl,
+    EtcdctlError,
+    parse_json_output,
+)
+
+# Refusals that pass by themselves: retried until the timeout.
+NOT_IN_SYNC = "which is in sync with leader"
+UNHEALTHY = "unhealthy cluster"
+NOT_LEARNER = "can only promote a learner member"
+NOT_FOUND = "member not found"
+LEARNER_REFUSES = "not supported for learner"
+ALREADY_EXISTS = "already exist"
+
+
+def hex_id(value):
+    return "%x" % int(value)
+
+
+def view(raw):
+    return dict(id=hex_id(raw["ID"]), name=raw.get("name", ""), peer_urls=list(raw.get("peerURLs") or []),
+                client_urls=list(raw.get("clientURLs") or []), is_learner=bool(raw.get("isLearner", False)))
+
+
+def find_member(members, name, peer_urls):
+    """The member matching name or any peer URL; an error if two different members match."""
+    by_name = [m for m in members if name and m["name"] == name]
+    by_url = [m for m in members if peer_urls and set(m["peer_urls"]) & set(peer_urls)]
+    matches = dict((m["id"], m) for m in by_name + by_url)
+    if len(matches) > 1:
+        found = sorted("%s (%s)" % (m["id"], m["name"] or "not started") for m in matches.values())
+        raise ValueError("name %s and peer URLs %s match different members: %s"
+                         % (name, ", ".join(peer_urls or []), ", ".join(found)))
+    return next(iter(matches.values()), None)
+
+
+def initial_cluster(members, member_id, name):
+    """initial-cluster for a member joining this membership, as `etcdctl member add` prints it."""
+    pairs = []
+    for member in members:
+        member_name = name if member["id"] == member_id else member["name"]
+        pairs.extend("%s=%s" % (member_name, url) for url in member["peer_urls"])
+    return ",".join(pairs)
+
+
+def describe(members):
+    """One line per member, for the diff."""
+    lines = ["%s %s %s %s" % (m["name"] or "(not started)", m["id"], "learner" if m["is_learner"] else "voter",
+                              ",".join(m["peer_urls"])) for m in members]
+    return "\n".join(sorted(lines)) + ("\n" if lines else "")
+
+
+class Membership(object):
+    def __init__(self, module):
+        self.module = module
+        self.ctl = Etcdctl(module)
+        self.deadline = time.monotonic() + module.params["timeout"]
+
+    def list(self, endpoints=None):
+        endpoints = endpoints or self.ctl.endpoints
+        rc, out, err = self.ctl.run(["member", "list", "-w", "json"], endpoints=endpoints)
+        # A learner among the endpoints refuses most requests: ask the endpoints one by one.
+        for endpoint in (endpoints or []) if rc != 0 and LEARNER_REFUSES in err else []:
+            rc, out, err = self.ctl.run(["member", "list", "-w", "json"], endpoints=[endpoint])
+            if rc == 0:
+                break
+        parsed = parse_json_output(out) if rc == 0 else None
+        if not isinstance(parsed, dict):
+            raise EtcdctlError(["member", "list"], rc, out, err)
+        members = [view(m) for m in parsed.get("members", [])]
+        # From now on, talk to started voting members only.
+        voters = [m["client_urls"][0] for m in members if m["client_urls"] and not m["is_learner"]]
+        if voters:
+            self.ctl.endpoints = voters
+        return members
+
+    def retry(self, args, retry_on, json_output=True):
+        """Run etcdctl until it succeeds, fails for another reason, or the timeout passes."""
+        while True:
+            if json_output:
+                rc, out, err = self.ctl.run(list(args) + ["-w", "json"])
+            else:
+                rc, out, err = self.ctl.run(args)
+            if rc == 0 or not any(text in err for text in retry_on) or time.monotonic() >= self.deadline:
+                return rc, out, err
+            time.sleep(1)
+
+    def add(self, name, peer_urls, learner):
+        args = ["member", "add", name, "--peer-urls=" + ",".join(peer_urls)] + (["--learner"] if learner else [])
+        rc, out, err = self.retry(args, [UNHEALTHY])
+        if rc != 0 and ALREADY_EXISTS not in err:
+            raise EtcdctlError(args, rc, out, err)
+
+    def promote(self, member):
+        args = ["member", "promote", member["id"]]
+        # Plain output: `-w json` crashes etcdctl after the promotion (3.4 and 3.5).
+        rc, out, err = self.retry(args, [NOT_IN_SYNC, UNHEALTHY], json_output=False)
+        if rc == 0:
+            return
+        if NOT_LEARNER in err and NOT_IN_SYNC not in err:
+            # Promoted already, for example by an earlier request whose answer was lost.
+            current = find_member(self.list(), None, member["peer_urls"])
+            if current and not current["is_learner"]:
+                return
+        if NOT_IN_SYNC in err:
+            self.module.fail_json(msg="learner %s (%s) did not catch up with the leader within %ss (timeout); is "
+                                      "it running and can it reach the other members' peer URLs?"
+                                      % (member["name"] or member["id"], ", ".join(member["peer_urls"]),
+                                         self.module.params["timeout"]), stderr=err)
+        raise EtcdctlError(args, rc, out, err)
+
+    def leader_id(self, members):
+        urls = [m["client_urls"][0] for m in members if m["client_urls"]]
+        if not urls:
+            return None
+        rc, status, err = self.ctl.json(["endpoint", "status"], endpoints=urls)
+        for entry in (status if isinstance(status, list) else [status or {}]):
+            leader = (entry.get("Status") or {}).get("leader")
+            if leader:
+                return hex_id(leader)
+        return None
+
+    def move_leader(self, members, member):
+        """Hand leadership to another started voting member if member leads; return its name."""
+        if self.leader_id(members) != member["id"]:
+            return None
+        successors = [m for m in members if m["id"] != member["id"] and not m["is_learner"] and m["client_urls"]]
+        if not successors:
+            return None
+        urls = [m["client_urls"][0] for m in members if m["client_urls"]]
+        args = ["move-leader", successors[0]["id"]]
+        rc, out, err = self.ctl.run(args, endpoints=urls)
+        if rc != 0:
+            raise EtcdctlError(args, rc, out, err)
+        return successors[0]["name"]
+
+    def remove(self, member):
+        args = ["member", "remove", member["id"]]
+        rc, out, err = self.retry(args, [UNHEALTHY])
+        if rc != 0 and NOT_FOUND not in err:
+            raise EtcdctlError(args, rc, out, err)
+
+
+def main():
+    argument_spec = dict(CONNECTION_ARGSPEC)
+    argument_spec.update(
+        name=dict(type="str"),
+        peer_urls=dict(type="list", elements="str"),
+        state=dict(type="str", choices=["present", "promoted", "absent"], default="present"),
+        learner=dict(type="bool", default=True),
+        promote=dict(type="bool", default=False),
+        timeout=dict(type="int", default=60),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("name", "peer_urls")],
+        required_if=[("state", "present", ("name", "peer_urls"))],
+    )
+    params = module.params
+    name, peer_urls, state = params["name"], params["peer_urls"], params["state"]
+    membership = Membership(module)
+    result = dict(changed=False)
+    try:
+        before = membership.list()
+        try:
+            member = find_member(before, name, peer_urls)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        if state == "present" and member and not set(peer_urls) & set(member["peer_urls"]):
+            module.fail_json(msg="member %s exists with peer URLs %s, not %s; remove it first"
+                                 % (name, ", ".join(member["peer_urls"]), ", ".join(peer_urls)))
+        if state == "promoted" and not member:
+            module.fail_json(msg="no member named %s or with peer URLs %s to promote"
+                                 % (name or "-", ", ".join(peer_urls or []) or "-"))
+        wants_promotion = state == "promoted" or (state == "present" and params["promote"])
+        adding = state == "present" and member is None
+        promoting = wants_promotion and (adding and params["learner"] or member is not None and member["is_learner"])
+        removing = state == "absent" and member is not None
+        result["changed"] = adding or promoting or removing
+
+        if module.check_mode:
+            after = [m for m in before if not (removing and m["id"] == member["id"])]
+            if adding:
+                member = dict(id="", name=name, peer_urls=list(peer_urls), client_urls=[],
+                              is_learner=params["learner"] and not wants_promotion)
+                after.append(member)
+            elif promoting:
+                after = [dict(m, is_learner=False) if m["id"] == member["id"] else m for m in after]
+                member = dict(member, is_learner=False)
+        else:
+            if removing:
+                result["leader_moved_to"] = membership.move_leader(before, member)
+                membership.remove(member)
+            if adding:
+                membership.add(name, peer_urls, params["learner"])
+                member = find_member(membership.list(), name, peer_urls)
+            if promoting:
+                membership.promote(member)
+            # Not through a member that was just removed.
+            remaining = None
+            if removing and member["client_urls"]:
+                remaining = [m["client_urls"][0] for m in before if m["client_urls"] and m["id"] != member["id"]]
+            after = membership.list(endpoints=remaining or None)
+            member = None if state == "absent" else find_member(after, name, peer_urls)
+    except EtcdctlError as exc:
+        module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, **result)
+
+    if state == "absent":
+        member = None
+    result.update(member=member, member_id=member["id"] or None if member else None, members=after)
+    if member is not None:
+        result["initial_cluster"] = initial_cluster(after, member["id"], name or member["name"])
+    if module._diff:
+        result["diff"] = dict(before=describe(before), after=describe(after))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

