@@ -82,6 +82,43 @@ options:
       mode:
         description: Mode, as an octal string such as C("0600").
         type: raw
+  lines:
+    description:
+      - Lines to set in files that already exist, keeping the rest of each file, its owner and its mode.
+        Every line matching O(lines[].regexp) is replaced by O(lines[].line). A file that does not exist, or
+        has no matching line, is left alone.
+      - Applied after O(directories), O(files) and O(secret_files).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      regexp:
+        description: Python regular expression matched against each line (without its newline).
+        type: str
+        required: true
+      line:
+        description: The line that replaces each matching line.
+        type: str
+        required: true
+  absent:
+    description:
+      - Paths to remove, files or whole directory trees, before anything else is written. A path that
+        does not exist is left alone.
+    type: list
+    elements: path
+    default: []
+  minor_lines:
+    description:
+      - Regular expressions for lines whose change does not matter to the program that reads the file.
+        A changed file whose changed lines all match one of them is listed in RV(minor_paths), so the
+        caller can skip a restart.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -117,6 +154,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+minor_paths:
+  description: Changed paths whose changed lines all match O(minor_lines).
+  returned: always
+  type: list
+  elements: str
 changed_paths:
   description: Paths created or changed (content, owner, group or mode), in the order given.
   returned: always
@@ -125,7 +167,10 @@ changed_paths:
   sample: [/etc/etcd/etcd.conf]
 """
 
+import difflib
 import os
+import re
+import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dcs.etcd.plugins.module_utils._files import normalize, write_atomically
@@ -171,12 +216,25 @@ def ensure_directory(module, entry, diffs):
     return changed
 
 
-def ensure_file(module, entry, secret, diffs):
+def only_minor_lines(before, after, patterns):
+    """Whether every line removed or added between two texts matches one of patterns."""
+    if before is None or not patterns:
+        return False
+    old, new = before.splitlines(), after.splitlines()
+    changed = [line for line in difflib.ndiff(old, new) if line[:2] in ("- ", "+ ")]
+    return all(any(re.search(p, line[2:]) for p in patterns) for line in changed)
+
+
+def ensure_file(module, entry, secret, diffs, minor=None):
     path = entry["path"]
     wanted = normalize(entry["content"])
     current = read_bytes(path)
     label = dict(before_header=path, after_header=path)
     changed = current != wanted
+    if changed and minor is not None and not secret and only_minor_lines(
+            None if current is None else current.decode("utf-8", "replace"), wanted.decode("utf-8", "replace"),
+            module.params["minor_lines"]):
+        minor.append(path)
     if changed:
         if secret:
             diffs.append(dict(label, before="(secret content)\n" if current is not None else "",
@@ -198,6 +256,44 @@ def ensure_file(module, entry, secret, diffs):
     return changed
 
 
+def ensure_absent(module, path, diffs):
+    if not os.path.lexists(path):
+        return False
+    is_dir = os.path.isdir(path) and not os.path.islink(path)
+    diffs.append(dict(before=dict(path=path, state="directory" if is_dir else "file"), after=dict(path=path, state="absent")))
+    if not module.check_mode:
+        if is_dir:
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    return True
+
+
+def edit_lines(text, edits):
+    """text with every line matching an edit's regexp replaced by its line."""
+    out = []
+    for line in text.split("\n"):
+        for edit in edits:
+            if re.search(edit["regexp"], line):
+                line = edit["line"]
+        out.append(line)
+    return "\n".join(out)
+
+
+def ensure_lines(module, path, edits, diffs):
+    current = read_bytes(path)
+    if current is None:
+        return False
+    before = current.decode("utf-8", "replace")
+    after = edit_lines(before, edits)
+    if after == before:
+        return False
+    diffs.append(dict(before_header=path, after_header=path, before=before, after=after))
+    if not module.check_mode:
+        write_atomically(module, path, after.encode("utf-8"))
+    return True
+
+
 def main():
     file_entry = dict(_ENTRY, content=dict(type="str", required=True))
     secret_entry = dict(_ENTRY, content=dict(type="str", required=True, no_log=True))
@@ -207,19 +303,34 @@ def main():
             files=dict(type="list", elements="dict", default=[], options=file_entry),
             # Only the content of a secret file is secret (its sub-option has no_log).
             secret_files=dict(type="list", elements="dict", default=[], options=secret_entry, no_log=False),
+            lines=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True), regexp=dict(type="str", required=True),
+                line=dict(type="str", required=True))),
+            minor_lines=dict(type="list", elements="str", default=[]),
+            absent=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
     diffs = []
     changed_paths = []
+    minor_paths = []
+    for path in module.params["absent"]:
+        if ensure_absent(module, path, diffs):
+            changed_paths.append(path)
     for entry in module.params["directories"]:
         if ensure_directory(module, entry, diffs):
             changed_paths.append(entry["path"])
     for key, secret in (("files", False), ("secret_files", True)):
         for entry in module.params[key]:
-            if ensure_file(module, entry, secret, diffs):
+            if ensure_file(module, entry, secret, diffs, minor_paths):
                 changed_paths.append(entry["path"])
-    result = dict(changed=bool(changed_paths), changed_paths=changed_paths)
+    by_path = {}
+    for edit in module.params["lines"]:
+        by_path.setdefault(edit["path"], []).append(edit)
+    for path, edits in by_path.items():
+        if ensure_lines(module, path, edits, diffs) and path not in changed_paths:
+            changed_paths.append(path)
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, minor_paths=minor_paths)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

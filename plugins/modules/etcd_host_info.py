@@ -107,6 +107,13 @@ paths:
   sample:
     /etc/etcd/etcd.conf: {exists: true, type: file, owner: root, group: etcd, mode: "0640", sha256: "9f86d0..."}
     /data/etcd: {exists: false}
+default_ipv4:
+  description:
+    - Primary IPv4 address of the interface that holds the default IPv4 route (lowest metric), or null.
+      Read from C(/proc/net/route) and C(ip -4 -o addr); no packet is sent.
+  returned: always
+  type: str
+  sample: 10.0.0.11
 nofile_max:
   description:
     - Highest C(LimitNOFILE) systemd can set for a service. Where the service manager may raise limits
@@ -159,6 +166,33 @@ def nofile_max(pid1_limits, pid1_status, nr_open):
     if hard is None:
         return nr_open or 1048576
     return min(hard, nr_open) if nr_open else hard
+
+
+def default_interface(route_text):
+    """Interface of the default IPv4 route with the lowest metric, from a /proc/net/route text."""
+    best = None
+    for line in (route_text or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 6 and fields[1] == "00000000" and fields[7:8] == ["00000000"] and int(fields[3], 16) & 1:
+            metric = int(fields[6])
+            if best is None or metric < best[0]:
+                best = (metric, fields[0])
+    return best[1] if best else None
+
+
+def first_ipv4(ip_addr_text):
+    """First address of `ip -4 -o addr show dev X` output."""
+    match = re.search(r"\binet (\d+\.\d+\.\d+\.\d+)/", ip_addr_text or "")
+    return match.group(1) if match else None
+
+
+def default_ipv4(module):
+    iface = default_interface(_read("/proc/net/route"))
+    ip = module.get_bin_path("ip")
+    if not iface or not ip:
+        return None
+    rc, out, err = module.run_command([ip, "-4", "-o", "addr", "show", "dev", iface])
+    return first_ipv4(out) if rc == 0 else None
 
 
 def _read(path):
@@ -216,6 +250,7 @@ def main():
         service_active=systemctl_says(module, "is-active", module.params["service"], "active"),
         service_enabled=systemctl_says(module, "is-enabled", module.params["service"], "enabled"),
         paths=dict((path, stat_path(path)) for path in module.params["paths"]),
+        default_ipv4=default_ipv4(module),
         nofile_max=nofile_max(_read("/proc/1/limits"), _read("/proc/1/status"),
                               int(nr_open) if nr_open.isdigit() else None),
     )

@@ -43,3 +43,52 @@ def test_mode_change_alone_is_reported_and_fixed(tmp_path, run_module):
     result = run_module(main, args(tmp_path, mode="0600"))
     assert result["changed_paths"] == [str(tmp_path / "etc/etcd.conf")]
     assert oct(os.stat(tmp_path / "etc/etcd.conf").st_mode & 0o777) == "0o600"
+
+
+def test_lines_replace_matching_lines_and_keep_mode(tmp_path, run_module):
+    conf = tmp_path / "etcd.conf"
+    conf.write_text('name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380"\ninitial-cluster-state: new\n')
+    conf.chmod(0o640)
+    args = {"lines": [
+        {"path": str(conf), "regexp": "^initial-cluster: ", "line": 'initial-cluster: "etcd-1=https://a:2380,etcd-2=https://b:2380"'},
+        {"path": str(tmp_path / "absent.conf"), "regexp": "^x", "line": "y"},
+    ]}
+    checked = run_module(main, args, check_mode=True, diff=True)
+    assert checked["changed"] and "etcd-2" in checked["diff"][0]["after"]
+    assert "etcd-2" not in conf.read_text()
+    done = run_module(main, args)
+    assert done["changed_paths"] == [str(conf)]
+    assert conf.read_text() == ('name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380,etcd-2=https://b:2380"\n'
+                                "initial-cluster-state: new\n")
+    assert oct(conf.stat().st_mode & 0o777) == "0o640"
+    assert not run_module(main, args, check_mode=True)["changed"]
+    assert not run_module(main, args)["changed"]
+
+
+def test_a_change_of_minor_lines_only_is_reported_as_minor(tmp_path, run_module):
+    conf = tmp_path / "etcd.conf"
+    conf.write_text('name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380"\ninitial-cluster-state: existing\n')
+    minor = ["^initial-cluster: ", "^initial-cluster-state: "]
+    membership = 'name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380,etcd-2=https://b:2380"\ninitial-cluster-state: new\n'
+    result = run_module(main, {"files": [{"path": str(conf), "content": membership}], "minor_lines": minor})
+    assert result["changed_paths"] == [str(conf)] and result["minor_paths"] == [str(conf)]
+    renamed = membership.replace("etcd-1\"\n", "etcd-9\"\n", 1)
+    result = run_module(main, {"files": [{"path": str(conf), "content": renamed}], "minor_lines": minor})
+    assert result["changed_paths"] == [str(conf)] and result["minor_paths"] == []
+    # A new file is never minor.
+    fresh = tmp_path / "new.conf"
+    result = run_module(main, {"files": [{"path": str(fresh), "content": membership}], "minor_lines": minor})
+    assert result["minor_paths"] == []
+
+
+def test_absent_removes_files_and_trees(tmp_path, run_module):
+    data = tmp_path / "data"
+    (data / "member" / "wal").mkdir(parents=True)
+    unit = tmp_path / "etcd.service"
+    unit.write_text("[Unit]\n")
+    args = {"absent": [str(data), str(unit), str(tmp_path / "never-there")]}
+    checked = run_module(main, args, check_mode=True)
+    assert checked["changed_paths"] == [str(data), str(unit)] and data.exists()
+    assert run_module(main, args)["changed_paths"] == [str(data), str(unit)]
+    assert not data.exists() and not unit.exists()
+    assert not run_module(main, args)["changed"]

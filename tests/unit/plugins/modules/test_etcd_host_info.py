@@ -1,5 +1,7 @@
 """Parsing in etcd_host_info; the inputs are what etcd and Linux print."""
 from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
+    default_interface,
+    first_ipv4,
     has_capability,
     nofile_max,
     parse_nofile_hard,
@@ -34,3 +36,18 @@ def test_capability_decides_between_nr_open_and_pid1_limit():
     assert has_capability(with_resource, 24) and not has_capability(without, 24)
     assert nofile_max(LIMITS, with_resource, 1048576) == 1048576
     assert nofile_max(LIMITS, without, 1048576) == 20000
+
+
+ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0
+eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
+eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+"""
+
+
+def test_default_ipv4_comes_from_the_lowest_metric_default_route():
+    assert default_interface(ROUTES) == "eth0"
+    assert default_interface(ROUTES.splitlines()[0] + "\n") is None
+    text = "4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever"
+    assert first_ipv4(text) == "192.0.2.2"
+    assert first_ipv4("") is None

@@ -1,0 +1,189 @@
+"""Member lifecycle, driven through ./etcd.yml as an operator runs it, on the scenario's five hosts.
+
+The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
+shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, resume two interrupted scale-outs (learner added
+but not started; started but not promoted), then the safeguard on a running and on a stopped member, and
+etcd_purge. After every step: the membership equals the inventory, no learner is left, every key written
+so far is read back from every member with the etcd3 client, a plain re-run reports changed=0, and the
+members that stayed were not restarted."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
+import etcd3  # noqa: E402
+
+ROOT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+WORK = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+PKI = WORK / "pki"
+KEY = ROOT / ".cache" / "ssh" / "id_ed25519"
+HOSTS = ["10.89.74.1%d" % i for i in range(1, 6)]
+ARCHIVE = ROOT / ".cache" / "archives" / "etcd-v3.5.1-linux-amd64.tar.gz"
+SHA = "55577b98a2e67de03a3a4e9521be9aa169bf5863b7253597ae8c8c218c0f9a0f"
+SSH = ["ssh", "-q", "-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+WRITTEN = {}
+# Wall time of each run, written to .cache/scale-times.json for docs/benchmark.md.
+TIMES = []
+
+
+def inventory(count):
+    """The operator's inventory with the first `count` hosts."""
+    hosts = {h: {"etcd_seq": i + 1} for i, h in enumerate(HOSTS[:count])}
+    data = {"all": {"vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(KEY),
+                             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"},
+                    "children": {"etcd": {"hosts": hosts, "vars": {
+                        "etcd_install_method": "archive", "etcd_archive_src": str(ARCHIVE),
+                        "etcd_archive_checksum": SHA, "etcd_pki_dir": str(PKI)}}}}}
+    path = WORK / ("scale-inventory-%d.json" % count)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def playbook(count, *args, fail=False):
+    started = time.monotonic()
+    res = subprocess.run([str(ROOT / "etcd.yml"), "-i", str(inventory(count))] + list(args), cwd=ROOT,
+                         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    out = res.stdout + res.stderr
+    TIMES.append({"inventory": count, "args": list(args), "seconds": round(time.monotonic() - started, 1),
+                  "rc": res.returncode})
+    (ROOT / ".cache" / "scale-times.json").write_text(json.dumps(TIMES, indent=1) + "\n")
+    if fail:
+        assert res.returncode != 0, out[-4000:]
+    else:
+        assert res.returncode == 0, out[-6000:]
+    return out
+
+
+def changes(out):
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
+
+
+def ssh(host, command, check=True):
+    return subprocess.run(SSH + ["root@" + host, command], capture_output=True, text=True, check=check).stdout
+
+
+def etcdctl(host, args):
+    return ssh(host, ". /etc/profile.d/etcdctl.sh && etcdctl " + args)
+
+
+def pid(host):
+    return ssh(host, "systemctl show -p MainPID --value etcd").strip()
+
+
+def client(host):
+    stem = PKI / "members" / host
+    return etcd3.client(host=host, port=2379, ca_cert=str(PKI / "ca.crt"), cert_cert=str(stem) + ".crt",
+                        cert_key=str(stem) + ".key", timeout=5)
+
+
+def write_key(host, step):
+    with client(host) as c:
+        c.put("/scale/" + step, step)
+    WRITTEN["/scale/" + step] = step
+
+
+def check_cluster(count):
+    """Membership equals the first `count` hosts, no learner, every key readable from every member."""
+    wanted = {"etcd-%d" % (i + 1): "https://%s:2380" % h for i, h in enumerate(HOSTS[:count])}
+    members = json.loads(etcdctl(HOSTS[0], "member list -w json"))["members"]
+    assert {m.get("name", ""): m["peerURLs"][0] for m in members} == wanted
+    assert not [m for m in members if m.get("isLearner")]
+    for host in HOSTS[:count]:
+        with client(host) as c:
+            for key, value in WRITTEN.items():
+                got, _meta = c.get(key)
+                assert got is not None and got.decode() == value, "%s on %s" % (key, host)
+    # Only members of the cluster list it in their etcdctl profile.
+    profile = ssh(HOSTS[0], "cat /etc/profile.d/etcdctl.sh")
+    endpoints = re.search(r'ETCDCTL_ENDPOINTS="([^"]*)"', profile).group(1).split(",")
+    assert endpoints == ["https://%s:2379" % h for h in HOSTS[:count]]
+
+
+def test_01_bootstrap_one_member():
+    playbook(1)
+    write_key(HOSTS[0], "one")
+    check_cluster(1)
+    assert changes(playbook(1)) == 0
+
+
+def test_02_grow_to_three_in_one_command():
+    before = pid(HOSTS[0])
+    playbook(3, "-l", ",".join(HOSTS[1:3]), "-e", "etcd_init=existing")
+    assert pid(HOSTS[0]) == before, "the running member was restarted"
+    write_key(HOSTS[2], "three")
+    check_cluster(3)
+    assert changes(playbook(3)) == 0
+    assert changes(playbook(3, "-l", ",".join(HOSTS[1:3]), "-e", "etcd_init=existing")) == 0
+
+
+def test_03_grow_to_five_in_one_command():
+    before = {h: pid(h) for h in HOSTS[:3]}
+    playbook(5, "-l", ",".join(HOSTS[3:5]), "-e", "etcd_init=existing")
+    assert {h: pid(h) for h in HOSTS[:3]} == before
+    write_key(HOSTS[4], "five")
+    check_cluster(5)
+    assert changes(playbook(5)) == 0
+
+
+def test_04_shrink_to_three_with_etcd_clean():
+    before = {h: pid(h) for h in HOSTS[:3]}
+    playbook(5, "-l", ",".join(HOSTS[3:5]), "-t", "etcd_clean")
+    assert {h: pid(h) for h in HOSTS[:3]} == before
+    for host in HOSTS[3:5]:
+        assert ssh(host, "systemctl is-active etcd; ls /data/etcd /etc/etcd /etc/systemd/system/etcd.service 2>&1",
+                   check=False).count("No such file") == 3
+    write_key(HOSTS[1], "shrunk")
+    check_cluster(3)
+    assert changes(playbook(3)) == 0
+
+
+def test_05_removing_two_of_three_is_refused():
+    out = playbook(3, "-l", ",".join(HOSTS[1:3]), "-t", "etcd_clean", fail=True)
+    assert "fewer than a quorum" in out and changes(out) == 0
+    check_cluster(3)
+
+
+def test_06_scale_out_resumes_after_the_learner_was_added():
+    # What an interrupted run leaves: the learner is in the membership, nothing runs on the new host.
+    etcdctl(HOSTS[0], "member add etcd-4 --peer-urls=https://%s:2380 --learner" % HOSTS[3])
+    playbook(4, "-l", HOSTS[3], "-e", "etcd_init=existing")
+    write_key(HOSTS[3], "resumed-added")
+    check_cluster(4)
+    assert changes(playbook(4)) == 0
+
+
+def test_07_scale_out_resumes_after_the_learner_started():
+    etcdctl(HOSTS[0], "member add etcd-5 --peer-urls=https://%s:2380 --learner" % HOSTS[4])
+    # Interrupted after the config was written and the learner started, before its promotion.
+    playbook(5, "-l", HOSTS[4], "-e", "etcd_init=existing", "-t", "etcd_install,etcd_dir,etcd_config")
+    ssh(HOSTS[4], "systemctl start etcd")
+    members = json.loads(etcdctl(HOSTS[0], "member list -w json"))["members"]
+    assert [m for m in members if m.get("isLearner")]
+    playbook(5, "-l", HOSTS[4], "-e", "etcd_init=existing")
+    write_key(HOSTS[4], "resumed-started")
+    check_cluster(5)
+    assert changes(playbook(5)) == 0
+
+
+def test_08_safeguard_stops_etcd_clean_on_a_running_member():
+    out = playbook(5, "-l", HOSTS[4], "-t", "etcd_clean", "-e", "etcd_safeguard=true", fail=True)
+    assert "etcd_safeguard is true for %s" % HOSTS[4] in out and changes(out) == 0
+    check_cluster(5)
+
+
+def test_09_safeguard_stops_etcd_clean_on_a_stopped_member():
+    ssh(HOSTS[4], "systemctl stop etcd")
+    out = playbook(5, "-l", HOSTS[4], "-t", "etcd_clean", "-e", "etcd_safeguard=true", fail=True)
+    assert "etcd_safeguard is true for %s" % HOSTS[4] in out and changes(out) == 0
+    assert "member" in ssh(HOSTS[4], "ls /data/etcd")
+
+
+def test_10_etcd_purge_ignores_the_safeguard():
+    playbook(5, "-l", HOSTS[4], "-t", "etcd_purge", "-e", "etcd_safeguard=true")
+    assert "No such file" in ssh(HOSTS[4], "ls /data/etcd 2>&1", check=False)
+    check_cluster(4)
+    assert changes(playbook(4)) == 0
