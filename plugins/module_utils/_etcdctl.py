@@ -73,6 +73,26 @@ class Etcdctl(object):
         return rc, parsed, err
 
 
+LEARNER_REFUSES = "not supported for learner"
+
+
+def member_list(ctl, endpoints=None):
+    """`member list` as parsed JSON. A learner among the endpoints answers most requests with "rpc not
+    supported for learner", and etcdctl picks an endpoint at random: then ask the endpoints one by one."""
+    endpoints = endpoints if endpoints is not None else ctl.endpoints
+    args = ["member", "list", "-w", "json"]
+    rc, out, err = ctl.run(args, endpoints)
+    if rc != 0 and LEARNER_REFUSES in err:
+        for endpoint in endpoints or []:
+            rc, out, err = ctl.run(args, [endpoint])
+            if rc == 0:
+                break
+    parsed = parse_json_output(out) if rc == 0 else None
+    if not isinstance(parsed, dict):
+        raise EtcdctlError(["member", "list"], rc, out, err)
+    return parsed
+
+
 def parse_json_output(text):
     """etcdctl prints one JSON document (3.5) or, for some commands, one per line (3.4): accept both."""
     text = (text or "").strip()

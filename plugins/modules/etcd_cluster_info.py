@@ -120,6 +120,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
+    member_list,
 )
 
 
@@ -127,15 +128,15 @@ def hex_id(value):
     return "%x" % int(value)
 
 
-def summarize(member_list, health, status, alarms):
+def summarize(member_list_json, health, status, alarms):
     """Combine the JSON of member list, endpoint health, endpoint status and alarm list."""
-    header = (member_list or {}).get("header", {})
+    header = (member_list_json or {}).get("header", {})
     by_url = dict((s.get("Endpoint"), s.get("Status", {})) for s in status or [])
     health_by_url = dict((h.get("endpoint"), h) for h in health or [])
     members = []
     problems = []
     leaders = set()
-    for raw in (member_list or {}).get("members", []):
+    for raw in (member_list_json or {}).get("members", []):
         client_urls = raw.get("clientURLs") or []
         started = bool(raw.get("name"))
         url = client_urls[0] if client_urls else None
@@ -195,10 +196,8 @@ def main():
     module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC), supports_check_mode=True)
     ctl = Etcdctl(module)
     try:
-        rc, member_list, err = ctl.json(["member", "list"])
-        if rc != 0:
-            raise EtcdctlError(["member", "list"], rc, "", err)
-        urls = [m["clientURLs"][0] for m in member_list.get("members", []) if m.get("clientURLs")]
+        members = member_list(ctl)
+        urls = [m["clientURLs"][0] for m in members.get("members", []) if m.get("clientURLs")]
         health = status = []
         if urls:
             # Unhealthy or unreachable endpoints make etcdctl exit non-zero but still print the others.
@@ -211,7 +210,7 @@ def main():
         health = [health]
     if isinstance(status, dict):
         status = [status]
-    module.exit_json(changed=False, **summarize(member_list, health, status, alarms))
+    module.exit_json(changed=False, **summarize(members, health, status, alarms))
 
 
 if __name__ == "__main__":

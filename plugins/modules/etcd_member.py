@@ -151,7 +151,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
-    parse_json_output,
+    member_list,
 )
 
 # Refusals that pass by themselves: retried until the timeout.
@@ -159,7 +159,6 @@ NOT_IN_SYNC = "which is in sync with leader"
 UNHEALTHY = "unhealthy cluster"
 NOT_LEARNER = "can only promote a learner member"
 NOT_FOUND = "member not found"
-LEARNER_REFUSES = "not supported for learner"
 ALREADY_EXISTS = "already exist"
 
 
@@ -207,16 +206,7 @@ class Membership(object):
         self.deadline = time.monotonic() + module.params["timeout"]
 
     def list(self, endpoints=None):
-        endpoints = endpoints or self.ctl.endpoints
-        rc, out, err = self.ctl.run(["member", "list", "-w", "json"], endpoints=endpoints)
-        # A learner among the endpoints refuses most requests: ask the endpoints one by one.
-        for endpoint in (endpoints or []) if rc != 0 and LEARNER_REFUSES in err else []:
-            rc, out, err = self.ctl.run(["member", "list", "-w", "json"], endpoints=[endpoint])
-            if rc == 0:
-                break
-        parsed = parse_json_output(out) if rc == 0 else None
-        if not isinstance(parsed, dict):
-            raise EtcdctlError(["member", "list"], rc, out, err)
+        parsed = member_list(self.ctl, endpoints or self.ctl.endpoints)
         members = [view(m) for m in parsed.get("members", [])]
         # From now on, talk to started voting members only.
         voters = [m["client_urls"][0] for m in members if m["client_urls"] and not m["is_learner"]]

@@ -2,8 +2,8 @@
 
 The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
 shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, resume two interrupted scale-outs (learner added
-but not started; started but not promoted), then the safeguard on a running and on a stopped member, and
-etcd_purge. After every step: the membership equals the inventory, no learner is left, every key written
+but not started; started but not promoted), then the safeguard on a running and on a stopped member,
+etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard). After every step: the membership equals the inventory, no learner is left, every key written
 so far is read back from every member with the etcd3 client, a plain re-run reports changed=0, and the
 members that stayed were not restarted."""
 import json
@@ -185,5 +185,21 @@ def test_09_safeguard_stops_etcd_clean_on_a_stopped_member():
 def test_10_etcd_purge_ignores_the_safeguard():
     playbook(5, "-l", HOSTS[4], "-t", "etcd_purge", "-e", "etcd_safeguard=true")
     assert "No such file" in ssh(HOSTS[4], "ls /data/etcd 2>&1", check=False)
+    check_cluster(4)
+    assert changes(playbook(4)) == 0
+
+
+def test_11_rebuild_is_refused_by_the_safeguard():
+    out = playbook(4, "-e", "etcd_clean=true", "-e", "etcd_safeguard=true", fail=True)
+    assert "refusing to rebuild the cluster (etcd_clean=true)" in out and changes(out) == 0
+    check_cluster(4)
+
+
+def test_12_rebuild_bootstraps_a_new_empty_cluster():
+    playbook(4, "-e", "etcd_clean=true")
+    with client(HOSTS[1]) as c:
+        assert list(c.get_prefix("/scale/")) == []
+    WRITTEN.clear()
+    write_key(HOSTS[2], "rebuilt")
     check_cluster(4)
     assert changes(playbook(4)) == 0
