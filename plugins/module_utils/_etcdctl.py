@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 from ansible.module_utils.basic import env_fallback
 
@@ -91,6 +92,25 @@ def member_list(ctl, endpoints=None):
     if not isinstance(parsed, dict):
         raise EtcdctlError(["member", "list"], rc, out, err)
     return parsed
+
+
+def json_many(ctl, requests):
+    """Run several `etcdctl ... -w json` requests ((args, endpoints) pairs) at the same time; return
+    (rc, parsed) per request, in order, or raise EtcdctlError for one that printed no JSON."""
+    env = dict(os.environ)
+    env.update(ctl.environ)
+    procs = [(args, subprocess.Popen(ctl.argv(list(args) + ["-w", "json"], endpoints), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
+             for args, endpoints in requests]
+    results = []
+    for args, proc in procs:
+        out, err = proc.communicate()
+        out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        parsed = parse_json_output(out)
+        if proc.returncode != 0 and parsed is None:
+            raise EtcdctlError(list(args), proc.returncode, out, err)
+        results.append((proc.returncode, parsed))
+    return results
 
 
 def parse_json_output(text):

@@ -120,6 +120,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
+    json_many,
     member_list,
 )
 
@@ -198,12 +199,15 @@ def main():
     try:
         members = member_list(ctl)
         urls = [m["clientURLs"][0] for m in members.get("members", []) if m.get("clientURLs")]
-        health = status = []
+        # Three independent requests, at the same time. Unhealthy or unreachable endpoints make etcdctl
+        # exit non-zero but still print the others.
+        requests = [(["alarm", "list"], None)]
         if urls:
-            # Unhealthy or unreachable endpoints make etcdctl exit non-zero but still print the others.
-            health = ctl.json(["endpoint", "health"], endpoints=urls)[1] or []
-            status = ctl.json(["endpoint", "status"], endpoints=urls)[1] or []
-        alarms = (ctl.json(["alarm", "list"])[1] or {}).get("alarms") or []
+            requests += [(["endpoint", "health"], urls), (["endpoint", "status"], urls)]
+        answers = json_many(ctl, requests)
+        alarms = (answers[0][1] or {}).get("alarms") or []
+        health = (answers[1][1] or []) if urls else []
+        status = (answers[2][1] or []) if urls else []
     except EtcdctlError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, healthy=False)
     if isinstance(health, dict):

@@ -3,9 +3,10 @@
 The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
 shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, resume two interrupted scale-outs (learner added
 but not started; started but not promoted), then the safeguard on a running and on a stopped member,
-etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard). After every step: the membership equals the inventory, no learner is left, every key written
-so far is read back from every member with the etcd3 client, a plain re-run reports changed=0, and the
-members that stayed were not restarted."""
+etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard). After every step: the
+membership equals the inventory, no learner is left, every key written so far is read back from every
+member with the etcd3 client, a plain re-run reports changed=0, and the members that stayed were not
+restarted."""
 import json
 import os
 import pathlib
