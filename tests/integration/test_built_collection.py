@@ -26,5 +26,11 @@ def test_built_collection_playbook_and_tags(tmp_path):
     env.pop("ANSIBLE_CONFIG", None)
     tags = subprocess.run(["ansible-playbook", "-i", str(inventory), "dcs.etcd.etcd", "--list-tags"],
                           check=True, capture_output=True, text=True, cwd=tmp_path, env=env).stdout
-    for tag in ("etcd_assert", "etcd_install", "etcd_dir", "etcd_config", "etcd_cert", "etcd_conf", "etcd_launch"):
+    for tag in ("etcd_assert", "etcd_install", "etcd_dir", "etcd_config", "etcd_cert", "etcd_conf", "etcd_launch",
+                "etcd_clean", "etcd_purge"):
         assert tag in tags
+    # ansible-doc renders the modules that talk to etcd, with the shared connection options.
+    for module, option in (("etcd_member", "promote"), ("etcd_cluster_info", "endpoints")):
+        doc = subprocess.run(["ansible-doc", "dcs.etcd." + module], check=True, capture_output=True, text=True,
+                             cwd=tmp_path, env=env).stdout
+        assert option in doc and "etcdctl_path" in doc and "ETCDCTL_ENDPOINTS" in doc
