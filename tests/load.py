@@ -1,0 +1,112 @@
+"""Client load for operations on a live cluster: writes sequential keys at a steady rate during an
+operation, and afterwards checks that every acknowledged write is on every member.
+
+A writer thread puts /load/<run>/<seq> = <seq> through one member at a time (the etcd3 client, mutual
+TLS). When a put fails, it records the error, moves to the next member and retries the same key until it
+is acknowledged, so a member restart costs time, not keys. It records every acknowledged key, every error,
+and the longest gap between two acknowledged writes (the write stall a client such as Patroni sees).
+
+    with LoadWriter(members, pki, rate=20) as load:
+        ...  # run the operation
+    report = load.report()        # acknowledged, errors, max_stall_s
+    missing = load.verify(members)  # {member: [keys not found]}, empty when nothing was lost
+
+Traffic goes only to the members given (the test bed's containers)."""
+import os
+import threading
+import time
+import uuid
+
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
+import etcd3  # noqa: E402
+
+
+def client(address, pki, cert_stem, port=2379, timeout=2):
+    return etcd3.client(host=address, port=port, ca_cert=os.path.join(pki, "ca.crt"),
+                        cert_cert=cert_stem + ".crt", cert_key=cert_stem + ".key", timeout=timeout)
+
+
+class LoadWriter(object):
+    def __init__(self, members, pki, rate=20.0, prefix=None):
+        """members: list of (address, cert_stem) pairs; cert_stem is a client certificate's path without
+        .crt/.key (a member certificate from etcd_pki_dir serves)."""
+        self.members, self.pki, self.interval = list(members), pki, 1.0 / rate
+        self.prefix = prefix or "/load/%s/" % uuid.uuid4().hex[:8]
+        self.acknowledged = []
+        self.errors = []
+        self.max_stall = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self):
+        index = 0
+        current = None
+        last_ack = time.monotonic()
+        seq = 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            key = "%s%08d" % (self.prefix, seq)
+            try:
+                if current is None:
+                    address, stem = self.members[index % len(self.members)]
+                    current = client(address, self.pki, stem)
+                current.put(key, str(seq))
+            except Exception as exc:  # any failure of the client: count it, try the next member
+                self.errors.append((time.monotonic(), self.members[index % len(self.members)][0],
+                                    type(exc).__name__))
+                if current is not None:
+                    try:
+                        current.close()
+                    except Exception:  # closing a broken channel may fail too
+                        pass
+                current = None
+                index += 1
+                time.sleep(0.05)
+                continue
+            now = time.monotonic()
+            self.max_stall = max(self.max_stall, now - last_ack)
+            last_ack = now
+            self.acknowledged.append(key)
+            seq += 1
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_at = time.monotonic()
+        if current is not None:
+            current.close()
+
+    def report(self):
+        return {"acknowledged": len(self.acknowledged), "errors": len(self.errors),
+                "max_stall_s": round(self.max_stall, 3)}
+
+    def verify(self, members, settle_s=15):
+        """Keys acknowledged but missing (or wrong) in each member's own copy (serializable reads), per
+        member address. A member that is still catching up gets up to settle_s seconds."""
+        missing = {}
+        deadline = time.monotonic() + settle_s
+        for address, stem in members:
+            while True:
+                with client(address, self.pki, stem, timeout=10) as c:
+                    found = dict((meta.key.decode(), value.decode())
+                                 for value, meta in c.get_prefix(self.prefix, serializable=True))
+                lost = [k for k in self.acknowledged if found.get(k) != str(int(k.rsplit("/", 1)[1]))]
+                if not lost or time.monotonic() >= deadline:
+                    break
+                time.sleep(1)
+            if lost:
+                missing[address] = lost
+        return missing
