@@ -77,6 +77,18 @@ class Etcdctl(object):
 LEARNER_REFUSES = "not supported for learner"
 
 
+def hex_id(value):
+    """An etcd ID as etcdctl prints it (hexadecimal)."""
+    return "%x" % int(value)
+
+
+def member_view(raw):
+    """One member of `member list -w json`: ID in hexadecimal, name (empty until it has started), URLs,
+    whether it is a learner."""
+    return dict(id=hex_id(raw["ID"]), name=raw.get("name", ""), peer_urls=list(raw.get("peerURLs") or []),
+                client_urls=list(raw.get("clientURLs") or []), is_learner=bool(raw.get("isLearner", False)))
+
+
 def member_list(ctl, endpoints=None):
     """`member list` as parsed JSON. A learner among the endpoints answers most requests with "rpc not
     supported for learner", and etcdctl picks an endpoint at random: then ask the endpoints one by one."""

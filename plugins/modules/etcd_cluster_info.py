@@ -120,13 +120,11 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
+    hex_id,
     json_many,
     member_list,
+    member_view,
 )
-
-
-def hex_id(value):
-    return "%x" % int(value)
 
 
 def summarize(member_list_json, health, status, alarms):
@@ -138,17 +136,12 @@ def summarize(member_list_json, health, status, alarms):
     problems = []
     leaders = set()
     for raw in (member_list_json or {}).get("members", []):
-        client_urls = raw.get("clientURLs") or []
-        started = bool(raw.get("name"))
-        url = client_urls[0] if client_urls else None
+        member = member_view(raw)
+        started = bool(member["name"])
+        url = member["client_urls"][0] if member["client_urls"] else None
         st = by_url.get(url)
         hl = health_by_url.get(url, {})
-        member = dict(
-            id=hex_id(raw["ID"]),
-            name=raw.get("name", ""),
-            peer_urls=raw.get("peerURLs") or [],
-            client_urls=client_urls,
-            is_learner=bool(raw.get("isLearner", False)),
+        member.update(
             started=started,
             healthy=bool(hl.get("health")),
             leader=False,

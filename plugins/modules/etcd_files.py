@@ -225,13 +225,13 @@ def only_minor_lines(before, after, patterns):
     return all(any(re.search(p, line[2:]) for p in patterns) for line in changed)
 
 
-def ensure_file(module, entry, secret, diffs, minor=None):
+def ensure_file(module, entry, secret, diffs, minor):
     path = entry["path"]
     wanted = normalize(entry["content"])
     current = read_bytes(path)
     label = dict(before_header=path, after_header=path)
     changed = current != wanted
-    if changed and minor is not None and not secret and only_minor_lines(
+    if changed and not secret and only_minor_lines(
             None if current is None else current.decode("utf-8", "replace"), wanted.decode("utf-8", "replace"),
             module.params["minor_lines"]):
         minor.append(path)

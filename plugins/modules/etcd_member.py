@@ -151,7 +151,9 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
+    hex_id,
     member_list,
+    member_view,
 )
 
 # Refusals that pass by themselves: retried until the timeout.
@@ -160,15 +162,6 @@ UNHEALTHY = "unhealthy cluster"
 NOT_LEARNER = "can only promote a learner member"
 NOT_FOUND = "member not found"
 ALREADY_EXISTS = "already exist"
-
-
-def hex_id(value):
-    return "%x" % int(value)
-
-
-def view(raw):
-    return dict(id=hex_id(raw["ID"]), name=raw.get("name", ""), peer_urls=list(raw.get("peerURLs") or []),
-                client_urls=list(raw.get("clientURLs") or []), is_learner=bool(raw.get("isLearner", False)))
 
 
 def find_member(members, name, peer_urls):
@@ -207,7 +200,7 @@ class Membership(object):
 
     def list(self, endpoints=None):
         parsed = member_list(self.ctl, endpoints or self.ctl.endpoints)
-        members = [view(m) for m in parsed.get("members", [])]
+        members = [member_view(m) for m in parsed.get("members", [])]
         # From now on, talk to started voting members only.
         voters = [m["client_urls"][0] for m in members if m["client_urls"] and not m["is_learner"]]
         if voters:

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import parse_json_output
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import member_view, parse_json_output
 from ansible_collections.dcs.etcd.plugins.modules import etcd_member
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
@@ -19,7 +19,7 @@ def recorded(version, name):
 
 
 def members(version, name):
-    return [etcd_member.view(m) for m in parse_json_output(recorded(version, name)["stdout"])["members"]]
+    return [member_view(m) for m in parse_json_output(recorded(version, name)["stdout"])["members"]]
 
 
 def test_both_versions_were_recorded():
@@ -30,7 +30,7 @@ def test_both_versions_were_recorded():
 def test_an_unstarted_learner_is_found_by_peer_url_only(version):
     added = parse_json_output(recorded(version, "member-add-learner")["stdout"])
     listed = members(version, "member-list-unstarted-learner")
-    learner = etcd_member.view(added["member"])
+    learner = member_view(added["member"])
     assert learner["is_learner"] and learner["name"] == "" and learner["client_urls"] == []
     # etcd knows no name before the member starts: the lookup by name alone finds nothing.
     assert etcd_member.find_member(listed, "etcd-2", None) is None
@@ -64,7 +64,7 @@ def test_recorded_refusals_are_classified(version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_remove_answer_lists_the_remaining_member(version):
-    remaining = [etcd_member.view(m) for m in parse_json_output(recorded(version, "member-remove")["stdout"])["members"]]
+    remaining = [member_view(m) for m in parse_json_output(recorded(version, "member-remove")["stdout"])["members"]]
     assert [m["name"] for m in remaining] == ["etcd-1"]
 
 
