@@ -6,6 +6,7 @@ JSON output. etcd IDs exceed 2**53; Python's json keeps them exact as ints."""
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 import subprocess
@@ -123,6 +124,37 @@ def json_many(ctl, requests):
             raise EtcdctlError(list(args), proc.returncode, out, err)
         results.append((proc.returncode, parsed))
     return results
+
+
+# A user name and password that cannot exist: etcd answers a login with them "authentication is not
+# enabled" (etcdctl then goes on without a token) or "authentication failed". etcd 3.4 has no auth status.
+AUTH_PROBE_USER = "dcs-etcd-auth-probe"
+AUTH_FAILED = "authentication failed"
+
+
+def start_auth_probe(ctl, endpoint):
+    """Start `etcdctl endpoint status` logged in as AUTH_PROBE_USER against one endpoint; read the answer
+    with auth_probe_result()."""
+    env = dict(os.environ)
+    env.update(ctl.environ)
+    env.pop("ETCDCTL_PASSWORD", None)
+    env["ETCDCTL_USER"] = "%s:%s" % (AUTH_PROBE_USER, binascii.hexlify(os.urandom(16)).decode())
+    return subprocess.Popen(ctl.argv(["endpoint", "status"], [endpoint] if endpoint else None), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def auth_probe_result(proc):
+    """True when RBAC authentication is enabled, False when not, None when the answer tells neither."""
+    out, err = proc.communicate()
+    return auth_from_answer(proc.returncode, err.decode("utf-8", "replace"))
+
+
+def auth_from_answer(rc, stderr):
+    if rc == 0:
+        return False
+    if AUTH_FAILED in stderr:
+        return True
+    return None
 
 
 def parse_json_output(text):

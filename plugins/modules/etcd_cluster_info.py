@@ -16,6 +16,16 @@ description:
   - Reports whether the cluster is healthy as automation needs it, that is every member started,
     answering and healthy, all agreeing on one leader, and no alarm.
   - Read-only.
+options:
+  check_auth:
+    description:
+      - Also tell whether RBAC authentication is enabled (RV(auth_enabled)), for example before a 3.4 to 3.5
+        upgrade, which etcd does not support with authentication on.
+      - Works with etcd 3.4, which has no C(auth status) request. etcdctl logs in with a user name and a
+        random password that cannot exist; etcd answers that authentication is not enabled, or that the
+        login failed.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - dcs.etcd.connection
 attributes:
@@ -108,6 +118,10 @@ healthy:
   description: Every member started, answered and is healthy, all agree on one leader, and no alarm is active.
   returned: always
   type: bool
+auth_enabled:
+  description: Whether RBAC authentication is enabled; null when the answer did not tell.
+  returned: when O(check_auth) is true
+  type: bool
 problems:
   description: Why RV(healthy) is false, one sentence each.
   returned: always
@@ -120,10 +134,12 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
+    auth_probe_result,
     hex_id,
     json_many,
     member_list,
     member_view,
+    start_auth_probe,
 )
 
 
@@ -187,27 +203,32 @@ def summarize(member_list_json, health, status, alarms):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC, check_auth=dict(type="bool", default=False)),
+                           supports_check_mode=True)
     ctl = Etcdctl(module)
+    extra = {}
     try:
         members = member_list(ctl)
         urls = [m["clientURLs"][0] for m in members.get("members", []) if m.get("clientURLs")]
         # Three independent requests, at the same time. Unhealthy or unreachable endpoints make etcdctl
         # exit non-zero but still print the others.
         requests = [(["alarm", "list"], None)]
+        probe = start_auth_probe(ctl, (ctl.endpoints or urls or [None])[0]) if module.params["check_auth"] else None
         if urls:
             requests += [(["endpoint", "health"], urls), (["endpoint", "status"], urls)]
         answers = json_many(ctl, requests)
         alarms = (answers[0][1] or {}).get("alarms") or []
         health = (answers[1][1] or []) if urls else []
         status = (answers[2][1] or []) if urls else []
+        if probe is not None:
+            extra["auth_enabled"] = auth_probe_result(probe)
     except EtcdctlError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, healthy=False)
     if isinstance(health, dict):
         health = [health]
     if isinstance(status, dict):
         status = [status]
-    module.exit_json(changed=False, **summarize(members, health, status, alarms))
+    module.exit_json(changed=False, **dict(summarize(members, health, status, alarms), **extra))
 
 
 if __name__ == "__main__":

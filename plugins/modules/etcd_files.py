@@ -115,7 +115,8 @@ options:
     description:
       - Regular expressions for lines whose change does not matter to the program that reads the file.
         A changed file whose changed lines all match one of them is listed in RV(minor_paths), so the
-        caller can skip a restart.
+        caller can skip a restart, and keeps its modification time, so it does not look newer than the
+        running program either (see the O(dcs.etcd.etcd_host_info#module:restart_paths) option).
     type: list
     elements: str
     default: []
@@ -246,7 +247,7 @@ def ensure_file(module, entry, secret, diffs, minor):
             return True
         if not os.path.isdir(os.path.dirname(path)):
             module.fail_json(msg="directory of %s does not exist" % path)
-        write_atomically(module, path, wanted)
+        write_keeping_mtime(module, path, wanted, path in minor)
     attr_diff = dict(before=dict(path=path), after=dict(path=path))
     if current is None and module.check_mode:
         return changed
@@ -280,7 +281,15 @@ def edit_lines(text, edits):
     return "\n".join(out)
 
 
-def ensure_lines(module, path, edits, diffs):
+def write_keeping_mtime(module, path, data, keep):
+    """Write path; when keep, give it back its modification time (a minor change)."""
+    before = os.stat(path) if keep else None
+    write_atomically(module, path, data)
+    if before is not None:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def ensure_lines(module, path, edits, diffs, minor):
     current = read_bytes(path)
     if current is None:
         return False
@@ -289,8 +298,11 @@ def ensure_lines(module, path, edits, diffs):
     if after == before:
         return False
     diffs.append(dict(before_header=path, after_header=path, before=before, after=after))
+    is_minor = only_minor_lines(before, after, module.params["minor_lines"])
+    if is_minor and path not in minor:
+        minor.append(path)
     if not module.check_mode:
-        write_atomically(module, path, after.encode("utf-8"))
+        write_keeping_mtime(module, path, after.encode("utf-8"), is_minor)
     return True
 
 
@@ -328,7 +340,7 @@ def main():
     for edit in module.params["lines"]:
         by_path.setdefault(edit["path"], []).append(edit)
     for path, edits in by_path.items():
-        if ensure_lines(module, path, edits, diffs) and path not in changed_paths:
+        if ensure_lines(module, path, edits, diffs, minor_paths) and path not in changed_paths:
             changed_paths.append(path)
     result = dict(changed=bool(changed_paths), changed_paths=changed_paths, minor_paths=minor_paths)
     if module._diff:

@@ -44,6 +44,13 @@ options:
     type: list
     elements: path
     default: []
+  restart_paths:
+    description:
+      - Files the running service reads at start (config, unit, certificates). Any of them modified after
+        the service's main process started is listed in RV(stale_reasons), since the process runs older files.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -114,6 +121,19 @@ default_ipv4:
   returned: always
   type: str
   sample: 10.0.0.11
+service_stale:
+  description:
+    - The service is active but its main process runs outdated files, for example after a run that wrote
+      them was interrupted before the restart. See RV(stale_reasons).
+  returned: always
+  type: bool
+stale_reasons:
+  description:
+    - Why the running process is outdated, one entry each, for example C(binary replaced) (its executable
+      was replaced or deleted since it started) or C(/etc/etcd/etcd.conf modified after start).
+  returned: always
+  type: list
+  elements: str
 nofile_max:
   description:
     - Highest C(LimitNOFILE) systemd can set for a service. Where the service manager may raise limits
@@ -126,6 +146,7 @@ nofile_max:
 import os
 import pwd
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dcs.etcd.plugins.module_utils._files import stat_path
@@ -219,6 +240,44 @@ def systemctl_says(module, verb, service, word):
     return out.strip() == word
 
 
+def process_start_epoch(stat_text, boot_seconds_now, now, ticks_per_second):
+    """Wall-clock start time of a process from its /proc/<pid>/stat text, or None."""
+    try:
+        fields = stat_text.rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5); fields[0] is field 3
+    except (IndexError, ValueError):
+        return None
+    return now - (boot_seconds_now - start_ticks / float(ticks_per_second))
+
+
+def stale_reasons(module, service, restart_paths):
+    """Why the service's running main process is older than its binary or the files it read at start."""
+    systemctl = module.get_bin_path("systemctl")
+    if not systemctl:
+        return []
+    rc, out, err = module.run_command([systemctl, "show", "-p", "MainPID", "--value", service])
+    pid = out.strip()
+    if rc != 0 or not pid.isdigit() or pid == "0":
+        return []
+    reasons = []
+    try:
+        if os.readlink("/proc/%s/exe" % pid).endswith(" (deleted)"):
+            reasons.append("binary replaced")
+    except OSError:
+        pass
+    started = process_start_epoch(_read("/proc/%s/stat" % pid), time.clock_gettime(time.CLOCK_BOOTTIME), time.time(),
+                                  os.sysconf("SC_CLK_TCK"))
+    if started is None:
+        return reasons
+    for path in restart_paths:
+        try:
+            if os.stat(path).st_mtime > started:
+                reasons.append("%s modified after start" % path)
+        except OSError:
+            pass
+    return reasons
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -228,6 +287,7 @@ def main():
             service=dict(type="str", default="etcd"),
             user=dict(type="str", default="etcd"),
             paths=dict(type="list", elements="path", default=[]),
+            restart_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -240,6 +300,8 @@ def main():
     data_dir = module.params["data_dir"]
     member = os.path.join(data_dir, "member")
     nr_open = _read("/proc/sys/fs/nr_open").strip()
+    active = systemctl_says(module, "is-active", module.params["service"], "active")
+    reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"]) if active else []
     module.exit_json(
         changed=False,
         version=version,
@@ -247,7 +309,9 @@ def main():
         data_initialized=os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap")),
         unit_exists=os.path.exists(module.params["unit_path"]),
         user_exists=user_exists(module.params["user"]),
-        service_active=systemctl_says(module, "is-active", module.params["service"], "active"),
+        service_active=active,
+        service_stale=bool(reasons),
+        stale_reasons=reasons,
         service_enabled=systemctl_says(module, "is-enabled", module.params["service"], "enabled"),
         paths=dict((path, stat_path(path)) for path in module.params["paths"]),
         default_ipv4=default_ipv4(module),

@@ -87,3 +87,40 @@ def test_member_lifecycle(tmp_path, source, version):
     finally:
         second.stop()
         first.stop()
+
+
+def cluster_info(binaries, member):
+    """etcd_cluster_info with check_auth, run by ansible against the loopback member."""
+    args = {"etcdctl_path": str(binaries / "etcdctl"), "endpoints": [member.client], "check_auth": True}
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    res = subprocess.run(["ansible", "localhost", "-c", "local", "-m", "dcs.etcd.etcd_cluster_info", "-a", json.dumps(args)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.mark.parametrize("source,version", [("bookworm", "3.4.23"), ("trixie", "3.5.16")])
+def test_cluster_info_tells_whether_auth_is_enabled(tmp_path, source, version):
+    """etcd 3.4 has no `auth status`: the module's login probe must tell on both 3.4 and 3.5."""
+    binaries = bin_dir(source)
+    member = Member(binaries, tmp_path, "etcd-1")
+    ctl = [str(binaries / "etcdctl"), "--endpoints=" + member.client]
+    env = dict(os.environ, ETCDCTL_API="3")
+    try:
+        member.start("etcd-1=" + member.peer, "new")
+        for attempt in range(100):
+            if subprocess.run(ctl + ["endpoint", "health"], capture_output=True, check=False, env=env).returncode == 0:
+                break
+            time.sleep(0.2)
+        before = cluster_info(binaries, member)
+        assert before["auth_enabled"] is False and before["healthy"]
+        assert before["members"][0]["status"]["version"] == version
+        for args in (["user", "add", "root", "--new-user-password=it-root"], ["user", "grant-role", "root", "root"],
+                     ["auth", "enable"]):
+            subprocess.run(ctl + args, capture_output=True, check=True, env=env)
+        assert cluster_info(binaries, member)["auth_enabled"] is True
+        subprocess.run(ctl + ["--user=root:it-root", "auth", "disable"], capture_output=True, check=True, env=env)
+        assert cluster_info(binaries, member)["auth_enabled"] is False
+    finally:
+        member.stop()

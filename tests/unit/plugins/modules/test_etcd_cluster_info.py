@@ -71,3 +71,17 @@ def test_parse_json_output_accepts_json_lines():
     assert parse_json_output('{"a": 1}\n{"b": 2}\n') == [{"a": 1}, {"b": 2}]
     assert parse_json_output("") is None
     assert parse_json_output("Error: x") is None
+
+
+# etcdctl's answers to a login with a user that cannot exist, recorded from etcd 3.4.23 and 3.5.16.
+AUTH_ON_34 = ('{"level":"warn","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed",'
+              '"error":"rpc error: code = InvalidArgument desc = etcdserver: authentication failed, invalid user ID or '
+              'password"}\nError: etcdserver: authentication failed, invalid user ID or password\n')
+UNREACHABLE = "Error: context deadline exceeded\n"
+
+
+def test_auth_probe_answers():
+    from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import auth_from_answer
+    assert auth_from_answer(0, "") is False
+    assert auth_from_answer(2, AUTH_ON_34) is True
+    assert auth_from_answer(1, UNREACHABLE) is None

@@ -70,11 +70,15 @@ def test_a_change_of_minor_lines_only_is_reported_as_minor(tmp_path, run_module)
     conf.write_text('name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380"\ninitial-cluster-state: existing\n')
     minor = ["^initial-cluster: ", "^initial-cluster-state: "]
     membership = 'name: "etcd-1"\ninitial-cluster: "etcd-1=https://a:2380,etcd-2=https://b:2380"\ninitial-cluster-state: new\n'
+    os.utime(conf, (1000000000, 1000000000))
     result = run_module(main, {"files": [{"path": str(conf), "content": membership}], "minor_lines": minor})
     assert result["changed_paths"] == [str(conf)] and result["minor_paths"] == [str(conf)]
+    # A minor change keeps the modification time: the running member does not look outdated.
+    assert conf.read_text() == membership and conf.stat().st_mtime == 1000000000
     renamed = membership.replace("etcd-1\"\n", "etcd-9\"\n", 1)
     result = run_module(main, {"files": [{"path": str(conf), "content": renamed}], "minor_lines": minor})
     assert result["changed_paths"] == [str(conf)] and result["minor_paths"] == []
+    assert conf.stat().st_mtime > 1000000000
     # A new file is never minor.
     fresh = tmp_path / "new.conf"
     result = run_module(main, {"files": [{"path": str(fresh), "content": membership}], "minor_lines": minor})

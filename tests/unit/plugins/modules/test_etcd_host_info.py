@@ -6,6 +6,7 @@ from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
     nofile_max,
     parse_nofile_hard,
     parse_version,
+    process_start_epoch,
 )
 
 # `etcd --version` of etcd 3.4.23 (Debian 12 package) and 3.5.1 (upstream build).
@@ -51,3 +52,14 @@ def test_default_ipv4_comes_from_the_lowest_metric_default_route():
     text = "4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever"
     assert first_ipv4(text) == "192.0.2.2"
     assert first_ipv4("") is None
+
+
+# /proc/<pid>/stat of an etcd process (the command name may hold spaces and parentheses).
+STAT = ("4242 (etcd (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 120 40 0 0 20 0 12 0 "
+        "123456 1000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0")
+
+
+def test_process_start_from_proc_stat():
+    # Started 1234.56 s after boot; the host has been up 2000 s; it is now 1e9.
+    assert abs(process_start_epoch(STAT, 2000.0, 1e9, 100) - (1e9 - (2000.0 - 1234.56))) < 1e-6
+    assert process_start_epoch("garbage", 2000.0, 1e9, 100) is None
