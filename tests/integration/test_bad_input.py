@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ARCHIVE_NAME = "etcd-v3.5.1-linux-amd64.tar.gz"
+ARCHIVE_NAME = "etcd-v3.5.16-linux-amd64.tar.gz"
 
 
 def inventory(tmp_path, hosts, extra_groups=None):
@@ -90,8 +90,13 @@ def test_archive_checksum_mismatch(tmp_path, archive):
 
 def test_archive_version_differs_from_etcd_version(tmp_path, archive):
     out = run(tmp_path, THREE, {"etcd_install_method": "archive", "etcd_archive_src": str(archive),
-                                "etcd_version": "3.5.16"})
-    assert "etcd_version=3.5.16 but the archive %s holds etcd 3.5.1" % ARCHIVE_NAME in out
+                                "etcd_version": "3.4.23"})
+    assert "etcd_version=3.4.23 but the archive %s holds etcd 3.5.16" % ARCHIVE_NAME in out
+
+
+def test_known_bad_version_is_refused_before_any_host_is_contacted(tmp_path):
+    out = run(tmp_path, THREE, {"etcd_version": "3.5.1"})
+    assert "etcd_version=3.5.1: etcd 3.5.1 is on the known-bad list (etcd_known_bad_versions: 3.5.0, 3.5.1, 3.5.2)" in out
 
 
 def test_host_not_in_cluster_group(tmp_path):
