@@ -4,11 +4,12 @@ operation, and afterwards checks that every acknowledged write is on every membe
 A writer thread puts /load/<run>/<seq> = <seq> through one member at a time (the etcd3 client, mutual
 TLS). When a put fails, it records the error, moves to the next member and retries the same key until it
 is acknowledged, so a member restart costs time, not keys. It records every acknowledged key, every error,
-and the longest gap between two acknowledged writes (the write stall a client such as Patroni sees).
+and every gap between two acknowledged writes longer than three write intervals (the longest is the write
+stall a client such as Patroni sees).
 
     with LoadWriter(members, pki, rate=20) as load:
         ...  # run the operation
-    report = load.report()        # acknowledged, errors, max_stall_s
+    report = load.report()        # acknowledged, errors, max_stall_s, gaps
     missing = load.verify(members)  # {member: [keys not found]}, empty when nothing was lost
 
 Traffic goes only to the members given (the test bed's containers)."""
@@ -36,6 +37,9 @@ class LoadWriter(object):
         self.acknowledged = []
         self.errors = []
         self.max_stall = 0.0
+        # (seconds since the start, length in seconds) of every gap longer than three intervals.
+        self.gaps = []
+        self.started = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -53,7 +57,7 @@ class LoadWriter(object):
     def _run(self):
         index = 0
         current = None
-        last_ack = time.monotonic()
+        last_ack = self.started = time.monotonic()
         seq = 0
         next_at = time.monotonic()
         while not self._stop.is_set():
@@ -76,6 +80,8 @@ class LoadWriter(object):
                 time.sleep(0.05)
                 continue
             now = time.monotonic()
+            if now - last_ack > 3 * self.interval:
+                self.gaps.append((round(last_ack - self.started, 3), round(now - last_ack, 3)))
             self.max_stall = max(self.max_stall, now - last_ack)
             last_ack = now
             self.acknowledged.append(key)
@@ -91,7 +97,7 @@ class LoadWriter(object):
 
     def report(self):
         return {"acknowledged": len(self.acknowledged), "errors": len(self.errors),
-                "max_stall_s": round(self.max_stall, 3)}
+                "max_stall_s": round(self.max_stall, 3), "gaps": list(self.gaps)}
 
     def verify(self, members, settle_s=15):
         """Keys acknowledged but missing (or wrong) in each member's own copy (serializable reads), per

@@ -1,0 +1,115 @@
+"""Operator-side helpers for the scenarios that drive ./etcd.yml themselves (rolling, upgrade): an
+inventory of the scenario's hosts, the playbook run as an operator types it, SSH to a member, and the
+load harness (tests/load.py) pointed at the members. Traffic goes only to the scenario's containers."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+WORK = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+PKI = WORK / "pki"
+KEY = ROOT / ".cache" / "ssh" / "id_ed25519"
+ARCHIVES = ROOT / ".cache" / "archives"
+SSH = ["ssh", "-q", "-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+
+sys.path.insert(0, str(ROOT / "tests"))
+from load import LoadWriter  # noqa: E402,F401  (re-exported for the scenarios)
+
+
+def archive(version):
+    return ARCHIVES / ("etcd-v%s-linux-amd64.tar.gz" % version)
+
+
+def inventory(hosts, **group_vars):
+    """The operator's inventory: the hosts with etcd_seq 1..n, an archive install, the scenario's PKI."""
+    data = {"all": {"vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(KEY),
+                             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"},
+                    "children": {"etcd": {"hosts": {h: {"etcd_seq": i + 1} for i, h in enumerate(hosts)},
+                                          "vars": dict({"etcd_install_method": "archive", "etcd_pki_dir": str(PKI)},
+                                                       **group_vars)}}}}
+    path = WORK / "operator-inventory.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def playbook(inv, *args, fail=False, background=False):
+    """./etcd.yml -i inv args...; the output (asserting the exit status), or the running process."""
+    argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    if background:
+        return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    out = res.stdout + res.stderr
+    if fail:
+        assert res.returncode != 0, out[-4000:]
+    else:
+        assert res.returncode == 0, out[-6000:]
+    return out
+
+
+def changes(out):
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
+
+
+def ssh(host, command, check=True):
+    return subprocess.run(SSH + ["root@" + host, command], capture_output=True, text=True, check=check).stdout
+
+
+def etcdctl_json(host, args):
+    return json.loads(ssh(host, ". /etc/profile.d/etcdctl.sh && etcdctl %s -w json" % args))
+
+
+def pids(hosts):
+    return {h: ssh(h, "systemctl show -p MainPID --value etcd").strip() for h in hosts}
+
+
+def started_at(hosts):
+    """Monotonic start time (microseconds) of each member's etcd: orders restarts."""
+    return {h: int(ssh(h, "systemctl show -p ExecMainStartTimestampMonotonic --value etcd").strip() or 0) for h in hosts}
+
+
+def leader(hosts):
+    status = etcdctl_json(hosts[0], "endpoint status --cluster")
+    for entry in status:
+        if entry["Status"]["leader"] == entry["Status"]["header"]["member_id"]:
+            return entry["Endpoint"].split("//")[1].split(":")[0]
+    return None
+
+
+def versions(hosts):
+    """What each member runs (endpoint status) and has installed (etcd --version)."""
+    status = etcdctl_json(hosts[0], "endpoint status --cluster")
+    running = {e["Endpoint"].split("//")[1].split(":")[0]: e["Status"]["version"] for e in status}
+    installed = {h: re.search(r"etcd Version: (\S+)", ssh(h, "/usr/local/bin/etcd --version")).group(1) for h in hosts}
+    return running, installed
+
+
+def load_members(hosts):
+    return [(h, str(PKI / "members" / h)) for h in hosts]
+
+
+def run_under_load(hosts, action, rate=20, settle=2.0):
+    """Start the load harness, let it write for `settle` s, run action(), write `settle` s more; return
+    (action's result, report with lost keys per member)."""
+    with LoadWriter(load_members(hosts), str(PKI), rate=rate) as load:
+        time.sleep(settle)
+        started = time.monotonic()
+        result = action()
+        seconds = round(time.monotonic() - started, 1)
+        time.sleep(settle)
+    report = load.report()
+    report["seconds"] = seconds
+    report["lost"] = {h: len(keys) for h, keys in load.verify(load_members(hosts)).items()}
+    return result, report
+
+
+def record(name, data):
+    """Figures for docs/benchmark.md, in .cache/restart-figures.json."""
+    path = ROOT / ".cache" / "restart-figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = data
+    path.write_text(json.dumps(figures, indent=1) + "\n")
