@@ -113,7 +113,7 @@ def etcd_version_errors(target, current, known_bad, auth_enabled=None, source="e
         if auth_enabled:
             reason = "RBAC authentication is enabled on the cluster"
         else:
-            reason = "the run could not tell whether RBAC authentication is enabled (the cluster was not read)"
+            reason = "the run could not tell whether RBAC authentication is enabled (the cluster was not read, or did not say)"
         errors.append("%s: etcd %s would upgrade the cluster from 3.4 to 3.5 member by member, but %s: etcd "
                       "does not support a rolling 3.4 to 3.5 upgrade with authentication enabled. Disable it "
                       "(etcdctl auth disable) for the upgrade, and enable it again afterwards. Nothing was "

@@ -47,7 +47,8 @@ options:
   restart_paths:
     description:
       - Files the running service reads at start (config, unit, certificates). Any of them modified after
-        the service's main process started is listed in RV(stale_reasons), since the process runs older files.
+        the service's main process started (as systemd recorded it) is listed in RV(stale_reasons), since
+        the process runs older files.
     type: list
     elements: path
     default: []
@@ -250,23 +251,56 @@ def process_start_epoch(stat_text, boot_seconds_now, now, ticks_per_second):
     return now - (boot_seconds_now - start_ticks / float(ticks_per_second))
 
 
-def stale_reasons(module, service, restart_paths):
-    """Why the service's running main process is older than its binary or the files it read at start."""
+def bus_unit_path(unit):
+    """systemd's D-Bus object path of a unit (every byte but [A-Za-z0-9] escaped as _xx)."""
+    return "/org/freedesktop/systemd1/unit/" + "".join(
+        c if c.isascii() and c.isalnum() else "_%02x" % ord(c) for c in unit)
+
+
+def parse_busctl(out):
+    """Values of `busctl get-property ... ExecMainStartTimestamp MainPID` ("t 1700000000123456", "u 42")."""
+    values = []
+    for line in (out or "").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].isdigit():
+            values.append(int(fields[1]))
+    return values if len(values) == 2 else None
+
+
+def main_process(module, service):
+    """(PID, wall-clock start) of the service's main process, or (None, None). The start time is the one
+    systemd recorded when it started the process, so a later step of the clock does not move it."""
+    busctl = module.get_bin_path("busctl")
+    if busctl:
+        rc, out, err = module.run_command([busctl, "get-property", "org.freedesktop.systemd1",
+                                           bus_unit_path(service + ".service"), "org.freedesktop.systemd1.Service",
+                                           "ExecMainStartTimestamp", "MainPID"])
+        values = parse_busctl(out) if rc == 0 else None
+        if values:
+            started_us, pid = values[0], values[1]
+            return (pid, started_us / 1e6) if pid and started_us else (None, None)
     systemctl = module.get_bin_path("systemctl")
     if not systemctl:
-        return []
+        return None, None
     rc, out, err = module.run_command([systemctl, "show", "-p", "MainPID", "--value", service])
     pid = out.strip()
     if rc != 0 or not pid.isdigit() or pid == "0":
+        return None, None
+    return int(pid), process_start_epoch(_read("/proc/%s/stat" % pid), time.clock_gettime(time.CLOCK_BOOTTIME),
+                                         time.time(), os.sysconf("SC_CLK_TCK"))
+
+
+def stale_reasons(module, service, restart_paths):
+    """Why the service's running main process is older than its binary or the files it read at start."""
+    pid, started = main_process(module, service)
+    if pid is None:
         return []
     reasons = []
     try:
-        if os.readlink("/proc/%s/exe" % pid).endswith(" (deleted)"):
+        if os.readlink("/proc/%d/exe" % pid).endswith(" (deleted)"):
             reasons.append("binary replaced")
     except OSError:
         pass
-    started = process_start_epoch(_read("/proc/%s/stat" % pid), time.clock_gettime(time.CLOCK_BOOTTIME), time.time(),
-                                  os.sysconf("SC_CLK_TCK"))
     if started is None:
         return reasons
     for path in restart_paths:

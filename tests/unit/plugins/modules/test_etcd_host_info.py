@@ -6,6 +6,8 @@ from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
     nofile_max,
     parse_nofile_hard,
     parse_version,
+    bus_unit_path,
+    parse_busctl,
     process_start_epoch,
 )
 
@@ -63,3 +65,12 @@ def test_process_start_from_proc_stat():
     # Started 1234.56 s after boot; the host has been up 2000 s; it is now 1e9.
     assert abs(process_start_epoch(STAT, 2000.0, 1e9, 100) - (1e9 - (2000.0 - 1234.56))) < 1e-6
     assert process_start_epoch("garbage", 2000.0, 1e9, 100) is None
+
+
+def test_main_process_from_busctl():
+    assert bus_unit_path("etcd.service") == "/org/freedesktop/systemd1/unit/etcd_2eservice"
+    assert bus_unit_path("my-etcd@a.service") == "/org/freedesktop/systemd1/unit/my_2detcd_40a_2eservice"
+    # busctl 252 (Debian 12) for a running and for a stopped service.
+    assert parse_busctl("t 1763796481123456\nu 4242\n") == [1763796481123456, 4242]
+    assert parse_busctl("t 0\nu 0\n") == [0, 0]
+    assert parse_busctl("Failed to get property") is None
