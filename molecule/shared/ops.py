@@ -31,18 +31,23 @@ def inventory(hosts, **group_vars):
                     "children": {"etcd": {"hosts": {h: {"etcd_seq": i + 1} for i, h in enumerate(hosts)},
                                           "vars": dict({"etcd_install_method": "archive", "etcd_pki_dir": str(PKI)},
                                                        **group_vars)}}}}
-    path = WORK / "operator-inventory.json"
+    path = WORK / ("operator-inventory-%d.json" % len(hosts))
     path.write_text(json.dumps(data))
     return path
 
 
-def playbook(inv, *args, fail=False, background=False):
-    """./etcd.yml -i inv args...; the output (asserting the exit status), or the running process."""
+def playbook(inv, *args, fail=False, background=False, log=None):
+    """./etcd.yml -i inv args...; the output (asserting the exit status), or the running process. With log
+    (a list), appends the run's arguments, wall time and exit status to it."""
     argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
     env = dict(os.environ, ANSIBLE_NOCOLOR="1")
     if background:
         return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    started = time.monotonic()
     res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    if log is not None:
+        log.append({"args": [str(a) for a in args], "seconds": round(time.monotonic() - started, 1),
+                    "rc": res.returncode})
     out = res.stdout + res.stderr
     if fail:
         assert res.returncode != 0, out[-4000:]
@@ -59,6 +64,11 @@ def ssh(host, command, check=True):
     return subprocess.run(SSH + ["root@" + host, command], capture_output=True, text=True, check=check).stdout
 
 
+def ssh_background(host, command):
+    """Start command on host; the caller waits for the process."""
+    return subprocess.Popen(SSH + ["root@" + host, command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def etcdctl_json(host, args):
     return json.loads(ssh(host, ". /etc/profile.d/etcdctl.sh && etcdctl %s -w json" % args))
 
@@ -72,18 +82,19 @@ def started_at(hosts):
     return {h: int(ssh(h, "systemctl show -p ExecMainStartTimestampMonotonic --value etcd").strip() or 0) for h in hosts}
 
 
+def endpoint_status(hosts):
+    """Each member's endpoint status, by host, asked through the first host."""
+    return {e["Endpoint"].split("//")[1].split(":")[0]: e["Status"]
+            for e in etcdctl_json(hosts[0], "endpoint status --cluster")}
+
+
 def leader(hosts):
-    status = etcdctl_json(hosts[0], "endpoint status --cluster")
-    for entry in status:
-        if entry["Status"]["leader"] == entry["Status"]["header"]["member_id"]:
-            return entry["Endpoint"].split("//")[1].split(":")[0]
-    return None
+    return next((h for h, st in endpoint_status(hosts).items() if st["leader"] == st["header"]["member_id"]), None)
 
 
 def versions(hosts):
     """What each member runs (endpoint status) and has installed (etcd --version)."""
-    status = etcdctl_json(hosts[0], "endpoint status --cluster")
-    running = {e["Endpoint"].split("//")[1].split(":")[0]: e["Status"]["version"] for e in status}
+    running = {h: st["version"] for h, st in endpoint_status(hosts).items()}
     installed = {h: re.search(r"etcd Version: (\S+)", ssh(h, "/usr/local/bin/etcd --version")).group(1) for h in hosts}
     return running, installed
 

@@ -11,7 +11,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-from ops import archive, changes, inventory, leader, pids, playbook, record, run_under_load, ssh, started_at  # noqa: E402
+from ops import (archive, changes, inventory, leader, pids, playbook, record, run_under_load, ssh,  # noqa: E402
+                 ssh_background, started_at)
 
 HOSTS = ["10.89.76.1%d" % i for i in (1, 2, 3)]
 INV = inventory(HOSTS, etcd_archive_src=str(archive("3.5.16")))
@@ -127,8 +128,3 @@ def test_05_a_member_left_on_old_files_is_restarted_by_the_next_run():
     record("plain run restarting one stale member", report)
     assert_rerun_changes_nothing(*args)
 
-
-def ssh_background(host, command):
-    import subprocess
-    from ops import SSH
-    return subprocess.Popen(SSH + ["root@" + host, command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

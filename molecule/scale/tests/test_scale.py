@@ -9,25 +9,21 @@ member with the etcd3 client, a plain re-run reports changed=0, and the members 
 restarted."""
 import hashlib
 import json
-import os
 import pathlib
 import re
-import subprocess
-import time
+import sys
 
-os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+
+import ops  # noqa: E402
+from ops import PKI, ROOT, changes, pids, ssh  # noqa: E402
 
 import etcd3  # noqa: E402
 
-ROOT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-WORK = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-PKI = WORK / "pki"
-KEY = ROOT / ".cache" / "ssh" / "id_ed25519"
 HOSTS = ["10.89.74.1%d" % i for i in range(1, 6)]
-ARCHIVE = ROOT / ".cache" / "archives" / "etcd-v3.5.16-linux-amd64.tar.gz"
+ARCHIVE = ops.archive("3.5.16")
 # The operator's inventory pins the archive's checksum (checked on the controller before any install).
 SHA = hashlib.sha256(ARCHIVE.read_bytes()).hexdigest()
-SSH = ["ssh", "-q", "-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
 WRITTEN = {}
 # Wall time of each run, written to .cache/scale-times.json for docs/benchmark.md.
 TIMES = []
@@ -35,46 +31,20 @@ TIMES = []
 
 def inventory(count):
     """The operator's inventory with the first `count` hosts."""
-    hosts = {h: {"etcd_seq": i + 1} for i, h in enumerate(HOSTS[:count])}
-    data = {"all": {"vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(KEY),
-                             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"},
-                    "children": {"etcd": {"hosts": hosts, "vars": {
-                        "etcd_install_method": "archive", "etcd_archive_src": str(ARCHIVE),
-                        "etcd_archive_checksum": SHA, "etcd_pki_dir": str(PKI)}}}}}
-    path = WORK / ("scale-inventory-%d.json" % count)
-    path.write_text(json.dumps(data))
-    return path
+    return ops.inventory(HOSTS[:count], etcd_archive_src=str(ARCHIVE), etcd_archive_checksum=SHA)
 
 
 def playbook(count, *args, fail=False):
-    started = time.monotonic()
-    res = subprocess.run([str(ROOT / "etcd.yml"), "-i", str(inventory(count))] + list(args), cwd=ROOT,
-                         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    out = res.stdout + res.stderr
-    TIMES.append({"inventory": count, "args": list(args), "seconds": round(time.monotonic() - started, 1),
-                  "rc": res.returncode})
-    (ROOT / ".cache" / "scale-times.json").write_text(json.dumps(TIMES, indent=1) + "\n")
-    if fail:
-        assert res.returncode != 0, out[-4000:]
-    else:
-        assert res.returncode == 0, out[-6000:]
-    return out
-
-
-def changes(out):
-    return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
-
-
-def ssh(host, command, check=True):
-    return subprocess.run(SSH + ["root@" + host, command], capture_output=True, text=True, check=check).stdout
+    log = []
+    try:
+        return ops.playbook(inventory(count), *args, fail=fail, log=log)
+    finally:
+        TIMES.extend(dict(run, inventory=count) for run in log)
+        (ROOT / ".cache" / "scale-times.json").write_text(json.dumps(TIMES, indent=1) + "\n")
 
 
 def etcdctl(host, args):
     return ssh(host, ". /etc/profile.d/etcdctl.sh && etcdctl " + args)
-
-
-def pid(host):
-    return ssh(host, "systemctl show -p MainPID --value etcd").strip()
 
 
 def client(host):
@@ -114,9 +84,9 @@ def test_01_bootstrap_one_member():
 
 
 def test_02_grow_to_three_in_one_command():
-    before = pid(HOSTS[0])
+    before = pids(HOSTS[:1])
     playbook(3, "-l", ",".join(HOSTS[1:3]), "-e", "etcd_init=existing")
-    assert pid(HOSTS[0]) == before, "the running member was restarted"
+    assert pids(HOSTS[:1]) == before, "the running member was restarted"
     write_key(HOSTS[2], "three")
     check_cluster(3)
     assert changes(playbook(3)) == 0
@@ -124,18 +94,18 @@ def test_02_grow_to_three_in_one_command():
 
 
 def test_03_grow_to_five_in_one_command():
-    before = {h: pid(h) for h in HOSTS[:3]}
+    before = pids(HOSTS[:3])
     playbook(5, "-l", ",".join(HOSTS[3:5]), "-e", "etcd_init=existing")
-    assert {h: pid(h) for h in HOSTS[:3]} == before
+    assert pids(HOSTS[:3]) == before
     write_key(HOSTS[4], "five")
     check_cluster(5)
     assert changes(playbook(5)) == 0
 
 
 def test_04_shrink_to_three_with_etcd_clean():
-    before = {h: pid(h) for h in HOSTS[:3]}
+    before = pids(HOSTS[:3])
     playbook(5, "-l", ",".join(HOSTS[3:5]), "-t", "etcd_clean")
-    assert {h: pid(h) for h in HOSTS[:3]} == before
+    assert pids(HOSTS[:3]) == before
     for host in HOSTS[3:5]:
         assert ssh(host, "systemctl is-active etcd; ls /data/etcd /etc/etcd /etc/systemd/system/etcd.service 2>&1",
                    check=False).count("No such file") == 3
