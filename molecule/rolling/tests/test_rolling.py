@@ -127,4 +127,3 @@ def test_05_a_member_left_on_old_files_is_restarted_by_the_next_run():
     assert_nothing_lost(report)
     record("plain run restarting one stale member", report)
     assert_rerun_changes_nothing(*args)
-
