@@ -1,6 +1,6 @@
 """Rolling restarts of a running 3-member cluster while the load harness writes 20 keys/s through it.
 
-In order: a requested rolling restart (-t etcd_launch); a config change during which one member's etcd
+In order: a requested rolling restart (-t etcd_launch); a config change during which the leader's etcd
 is killed with SIGKILL; the refusal to restart a cluster that is not healthy; the benchmark of our
 rolling restart against a naive restart of every member at once; and a member left running old files,
 restarted by the next plain run. After each: no acknowledged write is
@@ -48,17 +48,19 @@ def test_01_rolling_restart_on_request_leader_last():
 def test_02_config_change_survives_a_sigkill_during_the_rolling_restart():
     args = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
     before = pids(HOSTS)
+    # The worst case, the same on every run: the leader crashes. It is restarted last, so it still runs
+    # its old process when the first follower has been restarted.
+    first_leader = leader(HOSTS)
 
     def change_and_kill():
         proc = playbook(INV, *args, background=True)
-        # Once the first member has restarted, kill the etcd of one that has not, without warning.
+        # Once the first member has restarted, kill the leader's etcd without warning.
         deadline = time.monotonic() + 120
         victim = None
         while time.monotonic() < deadline and proc.poll() is None:
             now = pids(HOSTS)
-            restarted = [h for h in HOSTS if now[h] != before[h]]
-            if restarted:
-                victim = [h for h in HOSTS if h not in restarted][-1]
+            if any(now[h] != before[h] for h in HOSTS) and now[first_leader] == before[first_leader]:
+                victim = first_leader
                 ssh(victim, "kill -9 %s" % now[victim])
                 break
             time.sleep(0.2)
@@ -73,7 +75,9 @@ def test_02_config_change_survives_a_sigkill_during_the_rolling_restart():
         assert "is not healthy" in out, out[-4000:]
         playbook(INV, *args)
     assert_nothing_lost(report)
-    record("config change with SIGKILL of %s" % victim, dict(report, first_run_rc=rc))
+    # No bound on the stall here: a crashed leader costs an election (etcd_election_timeout and its
+    # detection), which no restart order can avoid. The figure is recorded for the benchmark page.
+    record("config change with SIGKILL of the leader %s" % victim, dict(report, first_run_rc=rc))
     for host in HOSTS:
         assert "heartbeat-interval: 150" in ssh(host, "cat /etc/etcd/etcd.conf")
         # Every member runs the new config: its etcd started (as systemd recorded it) after the config was written.
