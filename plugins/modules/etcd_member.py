@@ -20,6 +20,8 @@ description:
     while a learner catches up (C(unhealthy cluster), C(not in sync with leader)) are retried until
     O(timeout).
   - Removing the leader first hands leadership to another started voting member (C(etcdctl move-leader)).
+    The removal is sent to the other started voting members only, because a member serving its own removal stops
+    before it answers. An answer of C(server stopped) is retried; the retry finds the member gone.
 extends_documentation_fragment:
   - dcs.etcd.connection
 options:
@@ -161,6 +163,8 @@ NOT_IN_SYNC = "which is in sync with leader"
 UNHEALTHY = "unhealthy cluster"
 NOT_LEARNER = "can only promote a learner member"
 NOT_FOUND = "member not found"
+# The member that served the request stopped (it applied its own removal, or was removed just before).
+SERVER_STOPPED = "server stopped"
 ALREADY_EXISTS = "already exist"
 
 
@@ -183,6 +187,12 @@ def initial_cluster(members, member_id, name):
         member_name = name if member["id"] == member_id else member["name"]
         pairs.extend("%s=%s" % (member_name, url) for url in member["peer_urls"])
     return ",".join(pairs)
+
+
+def removal_endpoints(members, member):
+    """Client URLs of the started voting members other than member: where its removal is sent."""
+    return [m["client_urls"][0] for m in members
+            if m["client_urls"] and not m["is_learner"] and m["id"] != member["id"]]
 
 
 def describe(members):
@@ -267,9 +277,15 @@ class Membership(object):
             raise EtcdctlError(args, rc, out, err)
         return successors[0]["name"]
 
-    def remove(self, member):
+    def remove(self, member, members):
+        """Remove member through the other started voters: a member that serves its own removal stops before
+        it answers ("server stopped"), and so does one removed just before whose removal a stale member list
+        still shows. Such an answer is retried; the removal may have been applied already (then "not found")."""
         args = ["member", "remove", member["id"]]
-        rc, out, err = self.retry(args, [UNHEALTHY])
+        others = removal_endpoints(members, member)
+        if others:
+            self.ctl.endpoints = others
+        rc, out, err = self.retry(args, [UNHEALTHY, SERVER_STOPPED])
         if rc != 0 and NOT_FOUND not in err:
             raise EtcdctlError(args, rc, out, err)
 
@@ -324,7 +340,7 @@ def main():
         else:
             if removing:
                 result["leader_moved_to"] = membership.move_leader(before, member)
-                membership.remove(member)
+                membership.remove(member, before)
             if adding:
                 membership.add(name, peer_urls, params["learner"])
                 member = find_member(membership.list(), name, peer_urls)

@@ -80,3 +80,50 @@ def test_diff_lines_are_sorted_and_name_unstarted_members():
     listed = [dict(id="2", name="", peer_urls=["https://h2:2380"], client_urls=[], is_learner=True),
               dict(id="1", name="a", peer_urls=["https://h1:2380"], client_urls=[], is_learner=False)]
     assert etcd_member.describe(listed) == "(not started) 2 learner https://h2:2380\na 1 voter https://h1:2380\n"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_removal_is_sent_to_the_other_voters_only(version):
+    listed = members(version, "member-list-two-voters")
+    leaving = etcd_member.find_member(listed, "etcd-2", None)
+    staying = etcd_member.find_member(listed, "etcd-1", None)
+    assert etcd_member.removal_endpoints(listed, leaving) == staying["client_urls"][:1]
+    # A started learner is no endpoint for a membership change either.
+    with_learner = members(version, "member-list-started-learner")
+    learner = etcd_member.find_member(with_learner, "etcd-2", None)
+    assert etcd_member.removal_endpoints(with_learner, learner) == staying["client_urls"][:1]
+    assert etcd_member.removal_endpoints(with_learner, staying) == []
+
+
+class FakeModule(object):
+    """Answers etcdctl's argv with the scripted (rc, stdout, stderr) in turn and records each argv."""
+
+    def __init__(self, answers):
+        self.params = dict(etcdctl_path="/usr/bin/etcdctl", endpoints=["https://h1:2379"], timeout=30)
+        self.answers = list(answers)
+        self.calls = []
+
+    def run_command(self, argv, environ_update=None):
+        self.calls.append(argv)
+        return self.answers.pop(0)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_member_stopping_while_it_answers_is_retried(version, monkeypatch):
+    monkeypatch.setattr(etcd_member.time, "sleep", lambda seconds: None)
+    listed = members(version, "member-list-two-voters")
+    leaving = etcd_member.find_member(listed, "etcd-2", None)
+    staying = etcd_member.find_member(listed, "etcd-1", None)
+    # etcdctl's stderr when the member serving `member remove` applied its own removal first (etcd 3.5.16,
+    # seen in CI on 2026-12-01); the retry then finds the removal done.
+    module = FakeModule([(1, "", "Error: etcdserver: server stopped\n"),
+                         (1, "", recorded(version, "member-remove-missing")["stderr"])])
+    etcd_member.Membership(module).remove(leaving, listed)
+    assert len(module.calls) == 2
+    for argv in module.calls:
+        assert "--endpoints=%s" % staying["client_urls"][0] in argv and argv[-4:-2] == ["remove", leaving["id"]]
+    # Any other refusal is an error at once.
+    module = FakeModule([(1, "", "Error: permission denied\n")])
+    with pytest.raises(etcd_member.EtcdctlError):
+        etcd_member.Membership(module).remove(leaving, listed)
+    assert len(module.calls) == 1
