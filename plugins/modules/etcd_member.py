@@ -346,11 +346,8 @@ def main():
                 member = find_member(membership.list(), name, peer_urls)
             if promoting:
                 membership.promote(member)
-            # Not through a member that was just removed.
-            remaining = None
-            if removing and member["client_urls"]:
-                remaining = [m["client_urls"][0] for m in before if m["client_urls"] and m["id"] != member["id"]]
-            after = membership.list(endpoints=remaining or None)
+            # After a removal, remove() has pointed etcdctl at the other voters: not through the removed member.
+            after = membership.list()
             member = None if state == "absent" else find_member(after, name, peer_urls)
     except EtcdctlError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, **result)
