@@ -92,11 +92,13 @@ def member_view(raw):
 
 def member_list(ctl, endpoints=None):
     """`member list` as parsed JSON. A learner among the endpoints answers most requests with "rpc not
-    supported for learner", and etcdctl picks an endpoint at random: then ask the endpoints one by one."""
+    supported for learner", and a member that is down does not answer; etcdctl picks one endpoint: when the
+    request fails, ask the endpoints one by one."""
     endpoints = endpoints if endpoints is not None else ctl.endpoints
     args = ["member", "list", "-w", "json"]
     rc, out, err = ctl.run(args, endpoints)
-    if rc != 0 and LEARNER_REFUSES in err:
+    # A learner, or a member that is down, among several endpoints: ask them one at a time.
+    if rc != 0 and len(endpoints or []) > 1:
         for endpoint in endpoints or []:
             rc, out, err = ctl.run(args, [endpoint])
             if rc == 0:
@@ -176,3 +178,43 @@ def parse_json_output(text):
         except ValueError:
             return None
     return docs
+
+
+def with_status(ctl, members):
+    """The member views (member_view) with each started member's endpoint status: started, healthy (it
+    answered), leader, and status (raft_applied_index, raft_index, version), read in one request."""
+    urls = [m["client_urls"][0] for m in members if m["client_urls"]]
+    by_url = {}
+    if urls:
+        rc, parsed, err = ctl.json(["endpoint", "status"], endpoints=urls)
+        for entry in (parsed if isinstance(parsed, list) else [parsed or {}]):
+            by_url[entry.get("Endpoint")] = entry.get("Status") or {}
+    result = []
+    for member in members:
+        status = by_url.get(member["client_urls"][0]) if member["client_urls"] else None
+        view = dict(member, started=bool(member["name"]), healthy=bool(status), leader=False, status=None)
+        if status:
+            view["status"] = dict(raft_applied_index=status.get("raftAppliedIndex"), raft_index=status.get("raftIndex"),
+                                  version=status.get("version"), leader=hex_id(status.get("leader", 0)))
+            view["leader"] = int(status.get("leader", 0)) == int(member["id"], 16)
+        result.append(view)
+    return result
+
+
+def leader_of(members):
+    """The member (with_status view) that the answering members agree leads, or None."""
+    leaders = set(m["status"]["leader"] for m in members if m.get("status") and m["status"]["leader"] != "0")
+    if len(leaders) != 1:
+        return None
+    leader_id = leaders.pop()
+    return next((m for m in members if m["id"] == leader_id), None)
+
+
+def move_leader(ctl, leader, target):
+    """`etcdctl move-leader` sent to the current leader's endpoint (only the leader serves it; etcdctl stops
+    at the first endpoint that does not answer). Raises EtcdctlError when etcd refuses."""
+    args = ["move-leader", target["id"]]
+    rc, out, err = ctl.run(args, leader["client_urls"][:1])
+    if rc != 0:
+        raise EtcdctlError(args, rc, out, err)
+    return out

@@ -38,13 +38,49 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def write_atomically(module, path, data):
-    """Replace path with data: written beside it, then moved over it by the module (keeps SELinux context)."""
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=os.path.dirname(path))
+def _uid(owner):
+    if owner is None:
+        return -1
+    try:
+        return pwd.getpwnam(str(owner)).pw_uid
+    except KeyError:
+        return int(owner) if str(owner).isdigit() else -1
+
+
+def _gid(group):
+    if group is None:
+        return -1
+    try:
+        return grp.getgrnam(str(group)).gr_gid
+    except KeyError:
+        return int(group) if str(group).isdigit() else -1
+
+
+def write_atomically(module, path, data, mode=None, owner=None, group=None):
+    """Replace path with data. The data goes into a temporary file beside path, created 0600, which gets its
+    final owner, group and mode (those given, else the existing file's, else root and 0644) and is flushed to
+    disk before it is renamed over path: the file never exists with other permissions or half written, not
+    even for a moment (a private key is never readable by others)."""
+    directory = os.path.dirname(path)
+    try:
+        current = os.stat(path)
+    except OSError:
+        current = None
+    wanted_mode = _mode(mode) if mode is not None else (stat.S_IMODE(current.st_mode) if current else 0o644)
+    uid = _uid(owner) if owner is not None else (current.st_uid if current else -1)
+    gid = _gid(group) if group is not None else (current.st_gid if current else -1)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if uid != -1 or gid != -1:
+                os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), wanted_mode)
             handle.write(data)
-        module.atomic_move(tmp, path, unsafe_writes=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, path)
+        if module is not None and module.selinux_enabled():
+            module.set_context_if_different(path, module.selinux_default_context(path), False)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

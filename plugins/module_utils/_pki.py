@@ -12,6 +12,7 @@ import datetime
 import fcntl
 import ipaddress
 import os
+import stat
 import tempfile
 
 try:
@@ -67,7 +68,16 @@ def cert_sans(cert):
     return sans
 
 
+def _private_dir(path):
+    """A directory only its owner can enter (0700): where the CA key and the member keys live."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if stat.S_IMODE(os.stat(path).st_mode) != 0o700:
+        os.chmod(path, 0o700)
+
+
 def _write(path, data, mode):
+    """Write path atomically; the temporary file is created 0600 and given its mode before any byte is
+    written, so a key is never readable by others, not even for a moment."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".", dir=directory)
     try:
@@ -187,7 +197,8 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
     result = dict(changed=False, ca_created=False, key_created=False, cert_issued=False, reason=None,
                   ca_cert=ca_crt_path, cert=crt_path, key=key_path)
     if not check_mode:
-        os.makedirs(members, mode=0o700, exist_ok=True)
+        _private_dir(pki_dir)
+        _private_dir(members)
     lock_path = os.path.join(pki_dir, ".lock")
     lock = open(lock_path, "a") if not check_mode else None
     try:

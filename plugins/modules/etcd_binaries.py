@@ -153,9 +153,7 @@ def install(module, archive, dest, names):
                 continue
             installed.append(name)
             if not module.check_mode:
-                write_atomically(module, target, data)
-                os.chown(target, 0, 0)
-                os.chmod(target, 0o755)
+                write_atomically(module, target, data, mode=0o755, owner=0, group=0)
     return installed
 
 

@@ -118,6 +118,10 @@ healthy:
   description: Every member started, answered and is healthy, all agree on one leader, and no alarm is active.
   returned: always
   type: bool
+raft_index:
+  description: The highest raft index any member reported (entries committed so far), or 0.
+  returned: always
+  type: int
 auth_enabled:
   description: Whether RBAC authentication is enabled; null when the answer did not tell.
   returned: when O(check_auth) is true
@@ -190,6 +194,7 @@ def summarize(member_list_json, health, status, alarms):
     for alarm in alarm_list:
         problems.append("alarm %s on member %s" % (alarm["alarm"], alarm["member_id"]))
     leader = hex_id(next(iter(leaders))) if len(leaders) == 1 else None
+    raft_index = max([int(m["status"]["raft_index"] or 0) for m in members if m["status"]] + [0])
     leader_name = next((m["name"] for m in members if m["id"] == leader), None)
     return dict(
         cluster_id=hex_id(header["cluster_id"]) if "cluster_id" in header else None,
@@ -199,6 +204,7 @@ def summarize(member_list_json, health, status, alarms):
         alarms=alarm_list,
         healthy=not problems and bool(members),
         problems=problems,
+        raft_index=raft_index,
     )
 
 

@@ -16,6 +16,10 @@ description:
   - A file is rewritten (atomically, through a temporary file in the same directory) only when its content
     differs; ownership and mode are corrected only when they differ.
   - The content of O(secret_files) is never logged or shown in a diff.
+  - A file is written to a temporary file that has its final owner, group and mode before it replaces the
+    old one, so a private key never exists with a wider mode, not even for a moment.
+  - Entries with empty content are refused before anything is written (a certificate or key that could not
+    be read on the controller must not reach a member as an empty file).
 options:
   directories:
     description: Directories to create, with their ownership and mode. Missing parents are created C(0755).
@@ -111,6 +115,22 @@ options:
     type: list
     elements: path
     default: []
+  rmdir:
+    description:
+      - Directories to remove after O(absent), only when they are empty. A directory that still holds
+        anything is kept, and listed in RV(kept). Lets a caller delete what it owns inside a directory (for
+        example etcd's C(member) directory) without ever deleting what others put beside it.
+    type: list
+    elements: path
+    default: []
+  restart_paths:
+    description:
+      - Files the program that reads them loads only at start (config, unit, certificates). RV(restart_needed)
+        tells whether one of them changed in a way that matters to the running program (not only in
+        O(minor_lines)).
+    type: list
+    elements: path
+    default: []
   minor_lines:
     description:
       - Regular expressions for lines whose change does not matter to the program that reads the file.
@@ -160,6 +180,16 @@ minor_paths:
   returned: always
   type: list
   elements: str
+restart_needed:
+  description: A path of O(restart_paths) changed in more than its O(minor_lines).
+  returned: always
+  type: bool
+kept:
+  description: Directories of O(rmdir) that were not removed because they are not empty, with what they hold.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /data/etcd, entries: [notes.txt]}]
 changed_paths:
   description: Paths created or changed (content, owner, group or mode), in the order given.
   returned: always
@@ -247,7 +277,7 @@ def ensure_file(module, entry, secret, diffs, minor):
             return True
         if not os.path.isdir(os.path.dirname(path)):
             module.fail_json(msg="directory of %s does not exist" % path)
-        write_keeping_mtime(module, path, wanted, path in minor)
+        write_keeping_mtime(module, path, wanted, path in minor, entry)
     attr_diff = dict(before=dict(path=path), after=dict(path=path))
     if current is None and module.check_mode:
         return changed
@@ -270,6 +300,25 @@ def ensure_absent(module, path, diffs):
     return True
 
 
+def ensure_rmdir(module, path, diffs, kept):
+    """Remove a directory only when it is empty; a directory that holds anything is kept and reported."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        return False
+    left = sorted(os.listdir(path))
+    if left:
+        kept.append(dict(path=path, entries=left[:20]))
+        return False
+    diffs.append(dict(before=dict(path=path, state="directory"), after=dict(path=path, state="absent")))
+    if not module.check_mode:
+        os.rmdir(path)
+    return True
+
+
+def empty_entries(entries):
+    """Paths of file entries whose content is empty or blank."""
+    return [e["path"] for e in entries if not (e.get("content") or "").strip()]
+
+
 def edit_lines(text, edits):
     """text with every line matching an edit's regexp replaced by its line."""
     out = []
@@ -281,10 +330,12 @@ def edit_lines(text, edits):
     return "\n".join(out)
 
 
-def write_keeping_mtime(module, path, data, keep):
-    """Write path; when keep, give it back its modification time (a minor change)."""
+def write_keeping_mtime(module, path, data, keep, entry=None):
+    """Write path (with the entry's owner, group and mode from the start); when keep, give it back its
+    modification time (a minor change)."""
     before = os.stat(path) if keep else None
-    write_atomically(module, path, data)
+    entry = entry or {}
+    write_atomically(module, path, data, mode=entry.get("mode"), owner=entry.get("owner"), group=entry.get("group"))
     if before is not None:
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
@@ -320,14 +371,25 @@ def main():
                 line=dict(type="str", required=True))),
             minor_lines=dict(type="list", elements="str", default=[]),
             absent=dict(type="list", elements="path", default=[]),
+            rmdir=dict(type="list", elements="path", default=[]),
+            restart_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
+    # A certificate or key that could not be read on the controller arrives empty: never write it.
+    empty = empty_entries(module.params["files"] + module.params["secret_files"])
+    if empty:
+        module.fail_json(msg="refusing to write empty content to %s (was a certificate or key missing on the "
+                             "controller?); nothing was changed" % ", ".join(empty))
     diffs = []
+    kept = []
     changed_paths = []
     minor_paths = []
     for path in module.params["absent"]:
         if ensure_absent(module, path, diffs):
+            changed_paths.append(path)
+    for path in module.params["rmdir"]:
+        if ensure_rmdir(module, path, diffs, kept):
             changed_paths.append(path)
     for entry in module.params["directories"]:
         if ensure_directory(module, entry, diffs):
@@ -342,7 +404,10 @@ def main():
     for path, edits in by_path.items():
         if ensure_lines(module, path, edits, diffs, minor_paths) and path not in changed_paths:
             changed_paths.append(path)
-    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, minor_paths=minor_paths)
+    restart_paths = set(module.params["restart_paths"])
+    restart_needed = bool([p for p in changed_paths if p in restart_paths and p not in minor_paths])
+    result = dict(changed=bool(changed_paths), changed_paths=changed_paths, minor_paths=minor_paths,
+                  restart_needed=restart_needed, kept=kept)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

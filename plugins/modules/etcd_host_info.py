@@ -44,6 +44,11 @@ options:
     type: list
     elements: path
     default: []
+  config_path:
+    description:
+      - The member's etcd config file. Its top-level scalar settings are returned in RV(config), so a caller
+        can tell what the running member was configured with (name, URLs, data directory).
+    type: path
   restart_paths:
     description:
       - Files the running service reads at start (config, unit, certificates). Any of them modified after
@@ -104,6 +109,26 @@ service_active:
   description: C(systemctl is-active) says the service is active.
   returned: always
   type: bool
+service_state:
+  description:
+    - What C(systemctl is-active) says, such as C(active), C(activating) (starting, or waiting to be
+      restarted by systemd), C(inactive) or C(failed).
+  returned: always
+  type: str
+  sample: active
+data_dir_entries:
+  description: Names in the data directory (its top level, sorted, at most 50); empty when it does not exist.
+  returned: always
+  type: list
+  elements: str
+  sample: [member]
+config:
+  description:
+    - Top-level scalar settings of O(config_path) (etcd's flag names), values as written (JSON strings are
+      decoded); empty when the file does not exist or O(config_path) is not given.
+  returned: always
+  type: dict
+  sample: {name: etcd-1, initial-advertise-peer-urls: "https://10.0.0.11:2380", data-dir: /data/etcd}
 service_enabled:
   description: C(systemctl is-enabled) says the service is enabled.
   returned: always
@@ -144,6 +169,7 @@ nofile_max:
   sample: 1048576
 """
 
+import json
 import os
 import pwd
 import re
@@ -233,12 +259,41 @@ def user_exists(name):
         return False
 
 
-def systemctl_says(module, verb, service, word):
+def systemctl_answer(module, verb, service):
+    """What `systemctl VERB SERVICE` prints (is-active: active, activating, inactive, failed, ...)."""
     systemctl = module.get_bin_path("systemctl")
     if not systemctl:
-        return False
+        return ""
     rc, out, err = module.run_command([systemctl, verb, service])
-    return out.strip() == word
+    return out.strip()
+
+
+CONFIG_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*?)[ \t]*$")
+
+
+def parse_config(text):
+    """Top-level scalar `key: value` lines of an etcd YAML config (as the role writes it); nested sections and
+    lists are skipped. Values written as JSON strings are decoded."""
+    config = {}
+    for line in (text or "").splitlines():
+        match = CONFIG_LINE.match(line)
+        if not match or not match.group(2) or match.group(2).startswith(("#", "[", "{")):
+            continue
+        value = match.group(2)
+        if value.startswith('"'):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        config[match.group(1)] = value
+    return config
+
+
+def directory_entries(path, limit=50):
+    try:
+        return sorted(os.listdir(path))[:limit]
+    except OSError:
+        return []
 
 
 def process_start_epoch(stat_text, boot_seconds_now, now, ticks_per_second):
@@ -322,6 +377,7 @@ def main():
             user=dict(type="str", default="etcd"),
             paths=dict(type="list", elements="path", default=[]),
             restart_paths=dict(type="list", elements="path", default=[]),
+            config_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -334,8 +390,10 @@ def main():
     data_dir = module.params["data_dir"]
     member = os.path.join(data_dir, "member")
     nr_open = _read("/proc/sys/fs/nr_open").strip()
-    active = systemctl_says(module, "is-active", module.params["service"], "active")
-    reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"]) if active else []
+    state = systemctl_answer(module, "is-active", module.params["service"])
+    # A starting member (activating) has a process to compare too.
+    reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"]) \
+        if state in ("active", "activating", "reloading") else []
     module.exit_json(
         changed=False,
         version=version,
@@ -343,10 +401,13 @@ def main():
         data_initialized=os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap")),
         unit_exists=os.path.exists(module.params["unit_path"]),
         user_exists=user_exists(module.params["user"]),
-        service_active=active,
+        service_active=state == "active",
+        service_state=state or "unknown",
         service_stale=bool(reasons),
         stale_reasons=reasons,
-        service_enabled=systemctl_says(module, "is-enabled", module.params["service"], "enabled"),
+        service_enabled=systemctl_answer(module, "is-enabled", module.params["service"]) == "enabled",
+        data_dir_entries=directory_entries(data_dir),
+        config=parse_config(_read(module.params["config_path"])) if module.params["config_path"] else {},
         paths=dict((path, stat_path(path)) for path in module.params["paths"]),
         default_ipv4=default_ipv4(module),
         nofile_max=nofile_max(_read("/proc/1/limits"), _read("/proc/1/status"),

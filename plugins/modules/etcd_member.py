@@ -19,7 +19,9 @@ description:
   - Runs C(etcdctl) on the managed host. Requests that etcd refuses for a while after a leader change or
     while a learner catches up (C(unhealthy cluster), C(not in sync with leader)) are retried until
     O(timeout).
-  - Removing the leader first hands leadership to another started voting member (C(etcdctl move-leader)).
+  - Removing the leader first hands leadership to its successor with C(etcdctl move-leader). The successor is
+    the started, healthy voting member that has applied the most of the raft log, the rule the role uses for
+    restarts too.
     The removal is sent to the other started voting members only, because a member serving its own removal stops
     before it answers. An answer of C(server stopped) is retried; the retry finds the member gone.
 extends_documentation_fragment:
@@ -56,6 +58,13 @@ options:
       is not in sync yet, membership changes right after a leader change).
     type: int
     default: 60
+  expect_peer_urls:
+    description:
+      - With O(state=present) or O(state=promoted), fail unless the peer URLs of the membership after the
+        change are exactly these. A member about to start with an C(initial-cluster) that names them checks
+        that nobody changed the membership since it was read (etcd refuses to start it otherwise).
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -153,10 +162,13 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
-    hex_id,
+    leader_of,
     member_list,
     member_view,
+    move_leader,
+    with_status,
 )
+from ansible_collections.dcs.etcd.plugins.module_utils._membership import initial_cluster, successor
 
 # Refusals that pass by themselves: retried until the timeout.
 NOT_IN_SYNC = "which is in sync with leader"
@@ -180,13 +192,9 @@ def find_member(members, name, peer_urls):
     return next(iter(matches.values()), None)
 
 
-def initial_cluster(members, member_id, name):
-    """initial-cluster for a member joining this membership, as `etcdctl member add` prints it."""
-    pairs = []
-    for member in members:
-        member_name = name if member["id"] == member_id else member["name"]
-        pairs.extend("%s=%s" % (member_name, url) for url in member["peer_urls"])
-    return ",".join(pairs)
+def voter_endpoints(members):
+    """Client URLs of the started voting members: where membership changes are sent (a learner refuses them)."""
+    return [m["client_urls"][0] for m in members if m["client_urls"] and not m["is_learner"]]
 
 
 def removal_endpoints(members, member):
@@ -203,46 +211,40 @@ def describe(members):
 
 
 class Membership(object):
+    """Membership requests, each sent to the endpoints its caller names."""
+
     def __init__(self, module):
         self.module = module
         self.ctl = Etcdctl(module)
         self.deadline = time.monotonic() + module.params["timeout"]
 
-    def list(self, endpoints=None):
-        parsed = member_list(self.ctl, endpoints or self.ctl.endpoints)
-        members = [member_view(m) for m in parsed.get("members", [])]
-        # From now on, talk to started voting members only.
-        voters = [m["client_urls"][0] for m in members if m["client_urls"] and not m["is_learner"]]
-        if voters:
-            self.ctl.endpoints = voters
-        return members
+    def list(self, endpoints):
+        parsed = member_list(self.ctl, endpoints)
+        return [member_view(m) for m in parsed.get("members", [])]
 
-    def retry(self, args, retry_on, json_output=True):
+    def retry(self, args, retry_on, endpoints, json_output=True):
         """Run etcdctl until it succeeds, fails for another reason, or the timeout passes."""
         while True:
-            if json_output:
-                rc, out, err = self.ctl.run(list(args) + ["-w", "json"])
-            else:
-                rc, out, err = self.ctl.run(args)
+            rc, out, err = self.ctl.run(list(args) + (["-w", "json"] if json_output else []), endpoints)
             if rc == 0 or not any(text in err for text in retry_on) or time.monotonic() >= self.deadline:
                 return rc, out, err
             time.sleep(1)
 
-    def add(self, name, peer_urls, learner):
+    def add(self, name, peer_urls, learner, endpoints):
         args = ["member", "add", name, "--peer-urls=" + ",".join(peer_urls)] + (["--learner"] if learner else [])
-        rc, out, err = self.retry(args, [UNHEALTHY])
+        rc, out, err = self.retry(args, [UNHEALTHY], endpoints)
         if rc != 0 and ALREADY_EXISTS not in err:
             raise EtcdctlError(args, rc, out, err)
 
-    def promote(self, member):
+    def promote(self, member, endpoints):
         args = ["member", "promote", member["id"]]
         # Plain output: `-w json` crashes etcdctl after the promotion (3.4 and 3.5).
-        rc, out, err = self.retry(args, [NOT_IN_SYNC, UNHEALTHY], json_output=False)
+        rc, out, err = self.retry(args, [NOT_IN_SYNC, UNHEALTHY], endpoints, json_output=False)
         if rc == 0:
             return
         if NOT_LEARNER in err and NOT_IN_SYNC not in err:
             # Promoted already, for example by an earlier request whose answer was lost.
-            current = find_member(self.list(), None, member["peer_urls"])
+            current = find_member(self.list(endpoints), None, member["peer_urls"])
             if current and not current["is_learner"]:
                 return
         if NOT_IN_SYNC in err:
@@ -252,42 +254,30 @@ class Membership(object):
                                          self.module.params["timeout"]), stderr=err)
         raise EtcdctlError(args, rc, out, err)
 
-    def leader_id(self, members):
-        urls = [m["client_urls"][0] for m in members if m["client_urls"]]
-        if not urls:
-            return None
-        rc, status, err = self.ctl.json(["endpoint", "status"], endpoints=urls)
-        for entry in (status if isinstance(status, list) else [status or {}]):
-            leader = (entry.get("Status") or {}).get("leader")
-            if leader:
-                return hex_id(leader)
-        return None
-
     def move_leader(self, members, member):
-        """Hand leadership to another started voting member if member leads; return its name."""
-        if self.leader_id(members) != member["id"]:
+        """Hand leadership to the successor (the shared rule: the healthy voter that has applied the most) if
+        member leads; return the successor's name, or None when member does not lead."""
+        viewed = with_status(self.ctl, members)
+        leader = leader_of(viewed)
+        if leader is None or leader["id"] != member["id"]:
             return None
-        successors = [m for m in members if m["id"] != member["id"] and not m["is_learner"] and m["client_urls"]]
-        if not successors:
+        target = successor(viewed, member["id"])
+        if target is None:
             return None
-        urls = [m["client_urls"][0] for m in members if m["client_urls"]]
-        args = ["move-leader", successors[0]["id"]]
-        rc, out, err = self.ctl.run(args, endpoints=urls)
-        if rc != 0:
-            raise EtcdctlError(args, rc, out, err)
-        return successors[0]["name"]
+        move_leader(self.ctl, leader, target)
+        return target["name"]
 
     def remove(self, member, members):
         """Remove member through the other started voters: a member that serves its own removal stops before
         it answers ("server stopped"), and so does one removed just before whose removal a stale member list
-        still shows. Such an answer is retried; the removal may have been applied already (then "not found")."""
+        still shows. Such an answer is retried; the removal may have been applied already (then "not found").
+        Returns the endpoints it used."""
         args = ["member", "remove", member["id"]]
-        others = removal_endpoints(members, member)
-        if others:
-            self.ctl.endpoints = others
-        rc, out, err = self.retry(args, [UNHEALTHY, SERVER_STOPPED])
+        endpoints = removal_endpoints(members, member) or self.ctl.endpoints
+        rc, out, err = self.retry(args, [UNHEALTHY, SERVER_STOPPED], endpoints)
         if rc != 0 and NOT_FOUND not in err:
             raise EtcdctlError(args, rc, out, err)
+        return endpoints
 
 
 def main():
@@ -299,6 +289,7 @@ def main():
         learner=dict(type="bool", default=True),
         promote=dict(type="bool", default=False),
         timeout=dict(type="int", default=60),
+        expect_peer_urls=dict(type="list", elements="str"),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -311,7 +302,7 @@ def main():
     membership = Membership(module)
     result = dict(changed=False)
     try:
-        before = membership.list()
+        before = membership.list(membership.ctl.endpoints)
         try:
             member = find_member(before, name, peer_urls)
         except ValueError as exc:
@@ -327,6 +318,8 @@ def main():
         promoting = wants_promotion and (adding and params["learner"] or member is not None and member["is_learner"])
         removing = state == "absent" and member is not None
         result["changed"] = adding or promoting or removing
+        # Membership changes go to the started voting members only.
+        voters = voter_endpoints(before) or membership.ctl.endpoints
 
         if module.check_mode:
             after = [m for m in before if not (removing and m["id"] == member["id"])]
@@ -338,16 +331,17 @@ def main():
                 after = [dict(m, is_learner=False) if m["id"] == member["id"] else m for m in after]
                 member = dict(member, is_learner=False)
         else:
+            listed_via = voters
             if removing:
                 result["leader_moved_to"] = membership.move_leader(before, member)
-                membership.remove(member, before)
+                listed_via = membership.remove(member, before)
             if adding:
-                membership.add(name, peer_urls, params["learner"])
-                member = find_member(membership.list(), name, peer_urls)
+                membership.add(name, peer_urls, params["learner"], voters)
+                member = find_member(membership.list(voters), name, peer_urls)
             if promoting:
-                membership.promote(member)
-            # After a removal, remove() has pointed etcdctl at the other voters: not through the removed member.
-            after = membership.list()
+                membership.promote(member, voters)
+            # After a removal, list through the members that stay, not through the removed one.
+            after = membership.list(listed_via)
             member = None if state == "absent" else find_member(after, name, peer_urls)
     except EtcdctlError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, **result)
@@ -356,7 +350,13 @@ def main():
         member = None
     result.update(member=member, member_id=member["id"] or None if member else None, members=after)
     if member is not None:
-        result["initial_cluster"] = initial_cluster(after, member["id"], name or member["name"])
+        result["initial_cluster"] = initial_cluster(after, dict((url, name or member["name"]) for url in member["peer_urls"]))
+    if params["expect_peer_urls"] is not None and state != "absent":
+        have = sorted(url for m in after for url in m["peer_urls"])
+        if have != sorted(params["expect_peer_urls"]):
+            module.fail_json(msg="the membership is now %s, not %s as expected (expect_peer_urls): it changed since "
+                                 "the caller read it" % (", ".join(have), ", ".join(sorted(params["expect_peer_urls"]))),
+                             **result)
     if module._diff:
         result["diff"] = dict(before=describe(before), after=describe(after))
     module.exit_json(**result)

@@ -77,3 +77,28 @@ def test_check_mode_writes_nothing(tmp_path):
     result = make(tmp_path / "pki", check_mode=True)
     assert result["changed"] and result["ca_created"]
     assert not (tmp_path / "pki").exists()
+
+
+def test_the_pki_directory_is_private(tmp_path):
+    """Before the fix, the CA directory itself was created with the default 0755 (only members/ was 0700)."""
+    pki = tmp_path / "pki" / "etcd"
+    make(pki)
+    assert oct(os.stat(pki).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(pki / "members").st_mode & 0o777) == "0o700"
+    os.chmod(pki, 0o755)
+    make(pki)
+    assert oct(os.stat(pki).st_mode & 0o777) == "0o700"
+
+
+def test_a_new_key_is_written_0600_from_its_first_byte(tmp_path, monkeypatch):
+    import ansible_collections.dcs.etcd.plugins.module_utils._pki as pki_module
+    seen = []
+    real_rename = os.rename
+
+    def rename(src, dst):
+        seen.append((str(dst), os.stat(src).st_mode & 0o777))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(pki_module.os, "rename", rename)
+    make(tmp_path)
+    assert dict(seen)[str(tmp_path / "ca.key")] == 0o600 and dict(seen)[str(tmp_path / "members" / "10.0.0.11.key")] == 0o600

@@ -96,3 +96,65 @@ def test_absent_removes_files_and_trees(tmp_path, run_module):
     assert run_module(main, args)["changed_paths"] == [str(data), str(unit)]
     assert not data.exists() and not unit.exists()
     assert not run_module(main, args)["changed"]
+
+
+def test_a_new_key_never_exists_with_a_wider_mode(tmp_path, run_module, monkeypatch):
+    """Every write renames a temporary file that already has the final mode over the target; nothing widens
+    the mode afterwards. (Before the fix, the module's atomic move made a new file 0644 after the rename, and
+    only then was it set to 0600.)"""
+    seen = []
+    real_rename, real_chmod = os.rename, os.chmod
+
+    def rename(src, dst, *a, **kw):
+        seen.append(("rename", str(dst), os.stat(src).st_mode & 0o777))
+        return real_rename(src, dst, *a, **kw)
+
+    def chmod(path, mode, *a, **kw):
+        seen.append(("chmod", str(path), mode & 0o777))
+        return real_chmod(path, mode, *a, **kw)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "chmod", chmod)
+    run_module(main, args(tmp_path))
+    key = str(tmp_path / "etc" / "server.key")
+    on_key = [(what, mode) for what, path, mode in seen if path == key]
+    assert on_key == [("rename", 0o600)], seen
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+
+
+def test_empty_content_is_refused_before_anything_is_written(tmp_path, run_module):
+    """A certificate or key that could not be read on the controller arrives as empty content."""
+    result = run_module(main, args(tmp_path, key=""))
+    assert result["failed"] and "refusing to write empty content to %s" % (tmp_path / "etc" / "server.key") in result["msg"]
+    assert not (tmp_path / "etc").exists()
+    result = run_module(main, args(tmp_path, content="  \n"))
+    assert result["failed"] and not (tmp_path / "etc").exists()
+
+
+def test_restart_needed_only_for_restart_paths_beyond_minor_lines(tmp_path, run_module):
+    conf = str(tmp_path / "etc" / "etcd.conf")
+    base = dict(args(tmp_path, content='name: "etcd-1"\ninitial-cluster: "a"\n'), restart_paths=[conf],
+                minor_lines=["^initial-cluster: "])
+    assert run_module(main, base)["restart_needed"]
+    minor = dict(base, files=[dict(base["files"][0], content='name: "etcd-1"\ninitial-cluster: "b"\n')])
+    result = run_module(main, minor)
+    assert result["changed"] and result["minor_paths"] == [conf] and not result["restart_needed"]
+    major = dict(base, files=[dict(base["files"][0], content='name: "etcd-2"\ninitial-cluster: "b"\n')])
+    assert run_module(main, major)["restart_needed"]
+    # A changed file that is not a restart path (the etcdctl profile) restarts nothing.
+    assert not run_module(main, dict(major, restart_paths=[], files=[dict(base["files"][0], content="x")]))["restart_needed"]
+
+
+def test_rmdir_removes_only_an_empty_directory(tmp_path, run_module):
+    data = tmp_path / "data"
+    (data / "member" / "wal").mkdir(parents=True)
+    (data / "notes.txt").write_text("an operator's file")
+    spec = {"absent": [str(data / "member")], "rmdir": [str(data)]}
+    checked = run_module(main, spec, check_mode=True)
+    assert checked["changed"] and (data / "member").exists()
+    kept = run_module(main, spec)
+    assert kept["changed_paths"] == [str(data / "member")] and kept["kept"] == [{"path": str(data), "entries": ["notes.txt"]}]
+    assert (data / "notes.txt").exists() and not (data / "member").exists()
+    (data / "notes.txt").unlink()
+    assert run_module(main, spec)["changed_paths"] == [str(data)] and not data.exists()
+    assert not run_module(main, spec)["changed"]

@@ -74,3 +74,16 @@ def test_main_process_from_busctl():
     assert parse_busctl("t 1763796481123456\nu 4242\n") == [1763796481123456, 4242]
     assert parse_busctl("t 0\nu 0\n") == [0, 0]
     assert parse_busctl("Failed to get property") is None
+
+
+def test_parse_config_reads_what_the_role_writes():
+    from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import parse_config
+    text = ('# Ansible managed\nname: "etcd-1"\ndata-dir: "/data/etcd"\n'
+            'initial-advertise-peer-urls: "https://10.0.0.11:2380"\nadvertise-client-urls: "https://10.0.0.11:2379"\n'
+            'initial-cluster-state: new\nheartbeat-interval: 100\nlog-outputs: [stderr]\n'
+            'client-transport-security:\n  cert-file: /etc/etcd/server.crt\n')
+    config = parse_config(text)
+    assert config == {"name": "etcd-1", "data-dir": "/data/etcd", "initial-advertise-peer-urls": "https://10.0.0.11:2380",
+                      "advertise-client-urls": "https://10.0.0.11:2379", "initial-cluster-state": "new",
+                      "heartbeat-interval": "100"}
+    assert parse_config("") == {} and parse_config(None) == {}

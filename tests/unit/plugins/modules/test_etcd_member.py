@@ -1,5 +1,5 @@
-"""etcd_member's logic on etcdctl output recorded from real etcd 3.4.23 (Debian 12 package) and 3.5.1
-(upstream build): a learner added, started, promoted, then removed after a leader move
+"""etcd_member's logic on etcdctl output recorded from real etcd 3.4.23 (Debian 12 package), 3.5.1 (upstream
+build) and 3.5.16 (Debian 13 package): a learner added, started, promoted, then removed after a leader move
 (tests/unit/fixtures/record_etcdctl_members.py). The module's runs against a live cluster are in
 tests/integration/test_modules.py."""
 import json
@@ -8,6 +8,7 @@ import pathlib
 import pytest
 
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import member_view, parse_json_output
+from ansible_collections.dcs.etcd.plugins.module_utils._membership import initial_cluster
 from ansible_collections.dcs.etcd.plugins.modules import etcd_member
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
@@ -23,7 +24,7 @@ def members(version, name):
 
 
 def test_both_versions_were_recorded():
-    assert VERSIONS == ["etcd-3.4.23", "etcd-3.5.1"]
+    assert VERSIONS == ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -38,7 +39,7 @@ def test_an_unstarted_learner_is_found_by_peer_url_only(version):
     # The initial-cluster a joining member needs: every member's peer URL, its own under its name.
     first = next(m for m in listed if m["name"] == "etcd-1")
     expected = {"etcd-1=" + first["peer_urls"][0], "etcd-2=" + learner["peer_urls"][0]}
-    assert set(etcd_member.initial_cluster(listed, learner["id"], "etcd-2").split(",")) == expected
+    assert set(initial_cluster(listed, {learner["peer_urls"][0]: "etcd-2"}).split(",")) == expected
 
 
 @pytest.mark.parametrize("version", VERSIONS)
