@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans a run of the etcd role on the controller: gathers the inventory, the parameters, the run's tags and
+what the probes and the cluster read found, and returns module_utils._plan's plan. No module is sent anywhere."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
+    ARGUMENT_SPEC,
+    HOST_PARAMS,
+    controller_paths,
+    make_plan,
+    run_problems,
+)
+
+
+def plain(value):
+    """Templated inventory values as plain JSON-like Python data."""
+    if isinstance(value, dict):
+        return dict((to_text(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return to_text(value)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        groups = plain(task_vars.get("groups") or {})
+        run_tags = plain(task_vars.get("ansible_run_tags") or ["all"])
+        skip_tags = plain(task_vars.get("ansible_skip_tags") or [])
+        if args["scope"] == "run":
+            cluster = args["cluster"] or "etcd"
+            problems = run_problems(groups, cluster, run_tags, skip_tags)
+            result.update(changed=False, refusals=problems)
+            if problems:
+                result.update(failed=True, msg=" ".join(problems))
+            return result
+        try:
+            inputs = self.inputs(task_vars, args, groups, run_tags, skip_tags)
+        except AnsibleError as exc:
+            result.update(failed=True, msg="etcd_plan: cannot read the inventory: %s" % to_text(exc))
+            return result
+        needed = controller_paths(inputs)
+        controller = {}
+        archive = needed.get("archive")
+        if archive:
+            archive = os.path.expanduser(archive)
+            controller["archive_exists"] = os.path.isfile(archive)
+            if controller["archive_exists"] and inputs["params"].get("etcd_archive_checksum"):
+                controller["archive_sha256"] = file_sha256(archive)
+        if needed.get("archive_path"):
+            controller["archive_path"] = os.path.expanduser(needed["archive_path"])
+        if needed.get("pki_dir"):
+            controller["ca_sha256"] = file_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
+        plan = make_plan(inputs, controller)
+        result.update(plan)
+        result["changed"] = False
+        shown = plan["warnings"] if plan["stage"] == "inputs" else plan.get("new_warnings", [])
+        if plan["stage"] != "probed" and shown:
+            result["warnings"] = list(shown)
+        if plan["refusals"]:
+            result.update(failed=True, msg=" ".join(plan["refusals"]))
+        return result
+
+    def inputs(self, task_vars, args, groups, run_tags, skip_tags):
+        templar = self._templar
+        params = {}
+        for name in task_vars:
+            if str(name).startswith("etcd_"):
+                params[to_text(name)] = plain(templar.template(task_vars[name]))
+        if args["cluster"]:
+            params["etcd_cluster"] = args["cluster"]
+        cluster = params.get("etcd_cluster")
+        hostvars = task_vars["hostvars"]
+        members = list(groups.get(cluster) or []) if isinstance(cluster, str) else []
+        play_hosts = plain(task_vars.get("ansible_play_hosts_all") or [])
+        host_params, host_facts, probes = {}, {}, None
+        for host in members + [h for h in play_hosts if h not in members]:
+            own = hostvars[host]
+            values = {}
+            for name in HOST_PARAMS + ("etcd_seq",):
+                if name in own:
+                    values[name] = plain(own[name])
+            host_params[host] = values
+            host_facts[host] = dict(inventory_dir=plain(own.get("inventory_dir")),
+                                    ansible_host=plain(own["ansible_host"]) if "ansible_host" in own else None)
+        probe_var, others_var = args["probe_var"], args["others_probe_var"]
+        if probe_var in task_vars or any(probe_var in hostvars[h] for h in play_hosts):
+            probes = {}
+            for host in play_hosts:
+                if probe_var in hostvars[host]:
+                    probes[host] = plain(hostvars[host][probe_var])
+            for item in (plain(task_vars.get(others_var)) or {}).get("results") or []:
+                if isinstance(item, dict) and item.get("item") is not None and not item.get("skipped"):
+                    probes[item["item"]] = item
+        read = None
+        if args["read_var"] and args["read_var"] in task_vars:
+            read = plain(task_vars[args["read_var"]])
+            if read.get("skipped"):
+                read = None
+        return dict(
+            params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
+            check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,
+            host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["rebuilt"],
+        )

@@ -1,0 +1,1300 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to the dcs.etcd collection: every cross-host decision of a run of the etcd role, as pure functions
+over plain data. The etcd_plan action plugin gathers the inputs (the inventory, the parameters, the run's tags,
+what the probes found on each member, the cluster as etcd reported it) and returns make_plan()'s result; the
+role's tasks and templates only read it.
+
+A run plans in up to three steps, each with what is known by then, each refusing as early as it can:
+  1. the inventory and the parameters (no host has been contacted);
+  2. plus what etcd_host_info found on every member (read-only);
+  3. plus the cluster as etcd_cluster_info read it through a running member, when the run needs it.
+
+Each refusal names the variable and the host, and no refusal comes after a change. Every rule is here once:
+names and URLs, the initial cluster, quorum arithmetic, the leader's successor, the version guard, the
+removal and join guards, what restarts and in which order, and what a healthy result must look like."""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+
+from ansible_collections.dcs.etcd.plugins.module_utils._membership import (
+    initial_cluster,
+    leader_last,
+    quorum,
+    successor,
+)
+
+VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+ARCHIVE_RE = re.compile(r"^etcd-v(\d+\.\d+\.\d+)-linux-([a-z0-9]+)\.tar\.gz$")
+CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+SEQ_RE = re.compile(r"^[0-9]+$")
+SHA256_RE = re.compile(r"^(sha256:)?[0-9a-fA-F]{64}$")
+DNS_RE = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$")
+# etcd's 3.5 to 3.6 upgrade guide: every 3.5 member must first run at least this patch release.
+LAST_35_BEFORE_36 = (3, 5, 26)
+# A systemd unit in one of these states has an etcd process that answers, or soon will.
+RUNNING_STATES = ("active", "activating", "reloading")
+
+# The role's stages, as tags. Pigsty's tags that have no stage here stop the run with a hint, rather than
+# succeeding without doing anything.
+STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_dir", "etcd_config", "etcd_cert",
+              "etcd_conf", "etcd_launch")
+REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
+NOT_HERE_TAGS = {
+    "etcd_register": "registering the members with monitoring is not built in dcs.etcd yet",
+    "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
+    "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
+    "etcd_member": "dcs.etcd adds members with ./etcd.yml -l NEW_HOSTS -e etcd_init=existing",
+    "etcd_auth": "RBAC authentication is not managed by dcs.etcd yet",
+}
+ANSIBLE_TAGS = ("all", "always", "never", "tagged", "untagged")
+
+# Data directories the role refuses: the root, system directories, and anything less than two levels deep
+# (/data, /srv, ...) or under a virtual or configuration file system. etcd_clean deletes what etcd keeps in
+# the data directory, so the directory must be etcd's own.
+SYSTEM_DIRS = frozenset([
+    "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/sbin",
+    "/usr/share", "/usr/src", "/usr/local/bin", "/usr/local/etc", "/usr/local/include", "/usr/local/lib",
+    "/usr/local/sbin", "/usr/local/share", "/usr/local/src", "/var/backups", "/var/cache", "/var/lib", "/var/local",
+    "/var/lock", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/lib/docker",
+    "/var/lib/postgresql", "/var/lib/containers", "/home/etcd", "/root/etcd",
+])
+SYSTEM_TREES = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+# What etcd keeps in its data directory, and what a fresh file system holds.
+ETCD_DATA_ENTRIES = ("member",)
+IGNORED_DATA_ENTRIES = ("lost+found",)
+
+# Parameters that can differ per member (read from each host's inventory variables, else the play's value).
+HOST_PARAMS = ("etcd_cluster", "etcd_advertise_address", "etcd_data", "etcd_port", "etcd_peer_port",
+               "etcd_safeguard", "etcd_cert_extra_sans", "etcd_pki_dir", "etcd_nofile_limit")
+
+
+# Options of dcs.etcd.etcd_plan, shared by its action plugin and its documentation stub module.
+ARGUMENT_SPEC = dict(
+    scope=dict(type="str", choices=["cluster", "run"], default="cluster"),
+    cluster=dict(type="str"),
+    probe_var=dict(type="str", default="__etcd_host"),
+    others_probe_var=dict(type="str", default="__etcd_others_probe"),
+    read_var=dict(type="str"),
+    paths=dict(type="dict", default={}),
+    rebuilt=dict(type="bool", default=False),
+)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Small rules, also used on their own (filters, modules).
+
+def parse_version(version):
+    match = VERSION_RE.match(str(version or "").strip())
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):
+    """Why installing etcd `target` on a cluster whose members run or hold `current` would be unsafe, one
+    message per problem (etcd's upgrade rules); empty when it is safe or the target is unknown."""
+    wanted = parse_version(target)
+    if wanted is None:
+        return []
+    errors = []
+    if str(target) in [str(v).strip() for v in known_bad or []]:
+        errors.append(
+            "%s: etcd %s is on the known-bad list (etcd_known_bad_versions: %s). Choose another release; only if "
+            "you accept its known problems, remove it from etcd_known_bad_versions. Nothing was changed."
+            % (source, target, ", ".join(str(v) for v in known_bad)))
+    running = sorted(set(p for p in (parse_version(v) for v in current or []) if p is not None))
+    if not running:
+        return errors
+    lowest, highest = running[0], running[-1]
+    have = ", ".join(sorted(set(str(v) for v in current if parse_version(v))))
+    if wanted[0] != lowest[0] or wanted[0] != highest[0]:
+        errors.append("%s: etcd %s has another major version than the cluster's members (%s); etcd supports no "
+                      "such change in place. Nothing was changed." % (source, target, have))
+    elif wanted[:2] < highest[:2]:
+        errors.append("%s: etcd %s would downgrade the members running %s to minor version %d.%d. A member cannot "
+                      "start on data written by a newer minor version; to go back, restore a snapshot into a new "
+                      "cluster. Nothing was changed." % (source, target, have, wanted[0], wanted[1]))
+    elif wanted[1] > lowest[1] + 1:
+        errors.append("%s: etcd %s would skip a minor version: the cluster runs %s. Upgrade one minor version "
+                      "at a time (to %d.%d first, then on). Nothing was changed."
+                      % (source, target, have, lowest[0], lowest[1] + 1))
+    elif wanted[:2] == (3, 6) and lowest[:2] == (3, 5) and lowest < LAST_35_BEFORE_36:
+        errors.append("%s: etcd %s needs every 3.5 member on 3.5.%d or later first (the cluster runs %s); "
+                      "earlier 3.5 releases cannot run next to 3.6 members. Upgrade to the newest 3.5 release "
+                      "first. Nothing was changed." % (source, target, LAST_35_BEFORE_36[2], have))
+    elif lowest[:2] == (3, 4) and wanted[:2] == (3, 5) and auth_enabled is not False:
+        if auth_enabled:
+            reason = "RBAC authentication is enabled on the cluster"
+        else:
+            reason = "the run could not tell whether RBAC authentication is enabled (the cluster was not read, or did not say)"
+        errors.append("%s: etcd %s would upgrade the cluster from 3.4 to 3.5 member by member, but %s: etcd "
+                      "does not support a rolling 3.4 to 3.5 upgrade with authentication enabled. Disable it "
+                      "(etcdctl auth disable) for the upgrade, and enable it again afterwards. Nothing was "
+                      "changed." % (source, target, reason))
+    return errors
+
+
+def san_problem(entry):
+    """Why an etcd_cert_extra_sans entry is not usable, or None. Accepted: DNS:name, IP:address, or a bare
+    name or address (IPv4 or IPv6)."""
+    text = str(entry).strip()
+    kind, sep, value = text.partition(":")
+    if sep and kind.upper() in ("IP", "DNS"):
+        kind = kind.upper()
+    else:
+        kind, value = None, text
+    value = value.strip()
+    if not value:
+        return "empty"
+    if kind != "DNS":
+        try:
+            ipaddress.ip_address(value.strip("[]"))
+            return None
+        except ValueError:
+            if kind == "IP":
+                return "not an IP address"
+    if DNS_RE.match(value) and len(value) <= 253:
+        return None
+    return "not a DNS name or an IP address"
+
+
+def san_entry(entry):
+    """An accepted SAN entry in canonical form (DNS:name / IP:address)."""
+    text = str(entry).strip()
+    kind, sep, value = text.partition(":")
+    if sep and kind.upper() in ("IP", "DNS"):
+        kind, value = kind.upper(), value.strip()
+    else:
+        kind, value = None, text
+    if kind != "DNS":
+        try:
+            return "IP:" + ipaddress.ip_address(value.strip("[]")).compressed
+        except ValueError:
+            pass
+    return "DNS:" + value.lower()
+
+
+def is_ip(text):
+    try:
+        ipaddress.ip_address(str(text).strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def url_host(address):
+    return "[%s]" % address if ":" in address else address
+
+
+def data_dir_problem(path):
+    """Why a path cannot be an etcd data directory (etcd_data), or None."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "must be an absolute path"
+    norm = posixpath.normpath(path)
+    if norm.startswith("//"):
+        norm = "/" + norm.lstrip("/")
+    depth = len([p for p in norm.split("/") if p])
+    if depth < 2:
+        return "is the root or a top-level directory (%s); use a directory of its own such as /data/etcd" % norm
+    if norm in SYSTEM_DIRS:
+        return "is a system directory (%s); use a directory of its own such as /data/etcd" % norm
+    for tree in SYSTEM_TREES:
+        if norm == tree or norm.startswith(tree + "/"):
+            return "is under %s, which is not a place for data; use a directory of its own such as /data/etcd" % tree
+    return None
+
+
+def port_ok(value):
+    try:
+        return str(value).isdigit() and 1 <= int(value) <= 65535
+    except ValueError:
+        return False
+
+
+def as_bool(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
+
+
+def names(hosts):
+    return ", ".join(hosts)
+
+
+def run_problems(groups, cluster, run_tags, skip_tags=()):
+    """What stops a run before any host is considered: the cluster's inventory group and the run's tags."""
+    problems = []
+    if not isinstance(cluster, str) or not CLUSTER_RE.match(cluster):
+        problems.append("etcd_cluster=%s: must be a simple name ([A-Za-z0-9_.-]) of an inventory group listing the "
+                        "members. Nothing was changed." % (cluster,))
+    elif cluster not in groups or not groups[cluster]:
+        problems.append("etcd_cluster=%s names no inventory group with hosts (groups: %s). Add the members to a "
+                        "group of that name, or set etcd_cluster to the group's name. Nothing was changed."
+                        % (cluster, names(sorted(g for g in groups if g not in ("all", "ungrouped"))) or "none"))
+    for tag in list(run_tags or []) + list(skip_tags or []):
+        if tag in STAGE_TAGS or tag in ANSIBLE_TAGS or not str(tag).startswith("etcd_"):
+            continue
+        hint = NOT_HERE_TAGS.get(tag)
+        if hint:
+            problems.append("-t %s: %s, so this tag would run nothing. Nothing was changed." % (tag, hint))
+        else:
+            problems.append("-t %s: no such stage. The stages (tags) are %s. Nothing was changed."
+                            % (tag, ", ".join(STAGE_TAGS)))
+    selected = [t for t in run_tags or [] if t in STAGE_TAGS]
+    if [t for t in selected if t in REMOVAL_TAGS] and [t for t in selected if t not in REMOVAL_TAGS]:
+        problems.append("-t %s: etcd_clean and etcd_purge remove members and cannot be combined with the other "
+                        "stages. Run them separately. Nothing was changed." % ",".join(selected))
+    return problems
+
+
+def stages_run(run_tags, skip_tags=()):
+    """Which of the file-writing stages this run's --tags/--skip-tags select. When the conf stage runs, it
+    writes the directories and certificates of the earlier stages in its own module run (one round trip per
+    member for the three); a stage that runs without it writes its own entries."""
+    run_tags, skip_tags = set(run_tags or ["all"]), set(skip_tags or [])
+    every = bool(run_tags & set(["all", "tagged"]))
+
+    def runs(*tags):
+        return (every or bool(run_tags & set(tags))) and not skip_tags & set(tags)
+
+    return dict(dir=runs("etcd_dir"), cert=runs("etcd_config", "etcd_cert"), conf=runs("etcd_config", "etcd_conf"))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Judging a cluster read (etcd_cluster_info's result) against what the run expects.
+
+def _member_key(member):
+    return (member.get("peer_urls") or [None])[0] or member.get("name")
+
+
+def _expected_match(member, expected):
+    urls = set(member.get("peer_urls") or [])
+    for exp in expected:
+        if exp.get("peer_url") and exp["peer_url"] in urls:
+            return exp
+        if not exp.get("peer_url") and exp.get("name") and exp["name"] == member.get("name"):
+            return exp
+    return None
+
+
+def cluster_problems(read, expect):
+    """Why the cluster as read does not meet `expect`, one sentence each (empty: it does).
+
+    expect: members (list of {name, peer_url}: the membership must be exactly these, none a learner; omitted:
+    not checked), tolerate_down (peer URLs or names of members the run knows to be down: reported by the plan,
+    not a problem here as long as a quorum stays), margin (how many more voting members may go down with a
+    quorum still healthy: 1 before a restart), version and version_members (members, by name, that must run
+    that version), catch_up ({name, index}: that member has applied at least that raft index)."""
+    expect = expect or {}
+    if not read or read.get("failed") or "members" not in read:
+        return ["the cluster could not be read: %s" % ((read or {}).get("msg") or "no answer")]
+    members = read.get("members") or []
+    tolerated = set(expect.get("tolerate_down") or [])
+    problems = []
+    expected = expect.get("members")
+    if expected is not None:
+        seen = []
+        for member in members:
+            match = _expected_match(member, expected)
+            if match is None:
+                problems.append("member %s (%s) is not in the inventory's membership"
+                                % (member.get("name") or member["id"], ", ".join(member.get("peer_urls") or [])))
+            else:
+                seen.append(id(match))
+            if member.get("is_learner"):
+                problems.append("member %s is still a learner" % (member.get("name") or member["id"]))
+        for exp in expected:
+            if id(exp) not in seen:
+                problems.append("member %s (%s) is missing from the membership" % (exp.get("name"), exp.get("peer_url") or "?"))
+
+    def down_tolerated(member):
+        return bool(tolerated & (set(member.get("peer_urls") or []) | set([member.get("name")])))
+
+    for member in members:
+        label = member.get("name") or member["id"]
+        if not member.get("started"):
+            problem = "member %s (%s) was added but has not started" % (member["id"], ", ".join(member.get("peer_urls") or []))
+        elif not member.get("status"):
+            problem = "member %s is not healthy: it did not answer a status request" % label
+        elif not member.get("healthy"):
+            problem = "member %s is not healthy" % label
+        else:
+            continue
+        if not down_tolerated(member):
+            problems.append(problem)
+    if not read.get("leader"):
+        problems.append("the members do not agree on one leader")
+    for alarm in read.get("alarms") or []:
+        problems.append("alarm %s is active on member %s" % (alarm.get("alarm"), alarm.get("member_id")))
+    voters = [m for m in members if not m.get("is_learner")]
+    healthy = [m for m in voters if m.get("started") and m.get("healthy") and m.get("status")]
+    margin = int(expect.get("margin") or 0)
+    if voters and len(healthy) - margin < quorum(len(voters)):
+        if margin:
+            problems.append("%d of %d voting members are healthy: restarting one would leave fewer than a quorum (%d)"
+                            % (len(healthy), len(voters), quorum(len(voters))))
+        else:
+            problems.append("%d of %d voting members are healthy, fewer than a quorum (%d)"
+                            % (len(healthy), len(voters), quorum(len(voters))))
+    version = expect.get("version")
+    if version:
+        wanted = set(expect.get("version_members") or [m.get("name") for m in members])
+        for member in members:
+            running = (member.get("status") or {}).get("version")
+            if member.get("name") in wanted and running and running != version:
+                problems.append("member %s runs etcd %s, not %s" % (member["name"], running, version))
+    catch_up = expect.get("catch_up")
+    if catch_up:
+        member = next((m for m in members if m.get("name") == catch_up["name"]), None)
+        applied = int(((member or {}).get("status") or {}).get("raft_applied_index") or -1)
+        if applied < int(catch_up["index"]):
+            problems.append("member %s has not applied raft index %s yet (applied: %s)"
+                            % (catch_up["name"], catch_up["index"], applied if applied >= 0 else "unknown"))
+    return problems
+
+
+def leader_host(plan, read):
+    """The inventory host of the leader the read names, or None."""
+    leader = next((m for m in (read or {}).get("members") or [] if m.get("leader")), None)
+    if leader is None:
+        return None
+    return plan_host_of(plan, leader)
+
+
+def plan_host_of(plan, member):
+    urls = set(member.get("peer_urls") or [])
+    for host, info in plan["hosts"].items():
+        if info.get("peer_url") and info["peer_url"] in urls:
+            return host
+    for host, info in plan["hosts"].items():
+        if member.get("name") and info["name"] == member.get("name") and not info.get("peer_url"):
+            return host
+    return None
+
+
+def restart_order(hosts, plan, read=None):
+    """The members to restart, followers first (in the plan's order), the leader last."""
+    order = [h for h in plan["order"] if h in hosts] + [h for h in hosts if h not in plan["order"]]
+    return leader_last(order, leader_host(plan, read) if read else plan["restart"].get("leader_host"))
+
+
+# --------------------------------------------------------------------------------------------------------
+# The plan.
+
+def controller_paths(inputs):
+    """What the action must look at on the controller before planning: the release archive given by path,
+    and the CA certificate in the resolved etcd_pki_dir."""
+    planner = Planner(inputs, {})
+    return dict(archive=planner.archive_src(), pki_dir=planner.pki_dir(),
+                archive_path=planner.archive_path() if planner.p("etcd_install_method") == "archive" else None)
+
+
+def make_plan(inputs, controller):
+    return Planner(inputs, controller).plan()
+
+
+class Planner(object):
+    def __init__(self, inputs, controller):
+        self.inputs = inputs
+        self.params = inputs.get("params") or {}
+        self.groups = inputs.get("groups") or {}
+        self.cluster = self.params.get("etcd_cluster")
+        self.play = list(inputs.get("play_hosts") or [])
+        self.run_tags = list(inputs.get("run_tags") or ["all"])
+        self.skip_tags = list(inputs.get("skip_tags") or [])
+        self.check_mode = bool(inputs.get("check_mode"))
+        self.paths = inputs.get("paths") or {}
+        self.host_params = inputs.get("host_params") or {}
+        self.host_facts = inputs.get("host_facts") or {}
+        self.probes = inputs.get("probes")
+        self.read = inputs.get("cluster_read")
+        self.rebuilt = bool(inputs.get("rebuilt"))
+        self.controller = controller or {}
+        self.refusals = []
+        self.warnings = []
+        group = self.groups.get(self.cluster) if isinstance(self.cluster, str) else None
+        self.order = list(group or [])
+
+    # --- parameters -----------------------------------------------------------------------------------
+    def p(self, name, default=None):
+        return self.params.get(name, default)
+
+    def hp(self, host, name):
+        """A per-member parameter: the host's own inventory value, else the play's."""
+        own = self.host_params.get(host) or {}
+        if name in own:
+            return own[name]
+        return self.params.get(name)
+
+    def refuse(self, message):
+        if message not in self.refusals:
+            self.refusals.append(message)
+
+    def warn(self, message):
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def archive_name(self):
+        return posixpath.basename(str(self.p("etcd_archive_src") or self.p("etcd_archive_url") or ""))
+
+    def archive_version(self):
+        match = ARCHIVE_RE.match(self.archive_name())
+        return match.group(1) if match else ""
+
+    def archive_src(self):
+        if self.p("etcd_install_method") != "archive":
+            return None
+        return str(self.p("etcd_archive_src") or "") or None
+
+    def archive_path(self):
+        if self.p("etcd_archive_src"):
+            return str(self.p("etcd_archive_src"))
+        cache = str(self.p("etcd_archive_cache_dir") or "~/.cache/dcs.etcd")
+        return posixpath.join(cache, self.archive_name())
+
+    def target_version(self):
+        if self.p("etcd_install_method") == "archive":
+            return self.archive_version()
+        return str(self.p("etcd_version") or "")
+
+    def target_source(self):
+        if self.p("etcd_version"):
+            return "etcd_version=%s" % self.p("etcd_version")
+        if self.p("etcd_archive_src"):
+            return "etcd_archive_src=%s (etcd %s)" % (self.p("etcd_archive_src"), self.target_version())
+        return "etcd_archive_url=%s (etcd %s)" % (self.p("etcd_archive_url"), self.target_version())
+
+    def pki_dirs(self):
+        """The CA directory each member resolves etcd_pki_dir to (None: cannot be resolved)."""
+        result = {}
+        for host in self.order:
+            value = self.hp(host, "etcd_pki_dir")
+            if value in (None, ""):
+                inventory_dir = (self.host_facts.get(host) or {}).get("inventory_dir")
+                if not inventory_dir or str(inventory_dir) == "None":
+                    result[host] = None
+                    continue
+                value = posixpath.join(str(inventory_dir), "pki", str(self.cluster))
+            result[host] = str(value)
+        return result
+
+    def pki_dir(self):
+        dirs = set(self.pki_dirs().values())
+        if len(dirs) == 1:
+            value = dirs.pop()
+            if value and value.startswith("/"):
+                return posixpath.normpath(value)
+        return None
+
+    # --- step 1: the inventory and the parameters ---------------------------------------------------------
+    def check_run(self):
+        for problem in run_problems(self.groups, self.cluster, self.run_tags, self.skip_tags):
+            self.refuse(problem)
+        return not self.refusals
+
+    def check_inventory(self):
+        seqs = {}
+        for host in self.order:
+            seq = (self.host_params.get(host) or {}).get("etcd_seq")
+            seqs[host] = seq
+        bad = [h for h in self.order if seqs[h] is None or isinstance(seqs[h], bool) or not SEQ_RE.match(str(seqs[h]).strip())]
+        if bad:
+            self.refuse("etcd_seq must be a non-negative integer on every member; missing or invalid on: %s."
+                        % names(bad))
+        valid = [(h, int(str(seqs[h]).strip())) for h in self.order if h not in bad]
+        dups = [h for h, s in valid if [s2 for _h, s2 in valid].count(s) > 1]
+        if dups:
+            self.refuse("etcd_seq must be unique in the cluster: %s."
+                        % ", ".join("%s has etcd_seq %s" % (h, s) for h, s in valid if h in dups))
+        self.seqs = dict(valid)
+        for host in self.play:
+            if host not in self.order:
+                self.refuse("this host (%s) is not in the group etcd_cluster=%s." % (host, self.cluster))
+        for host in self.order:
+            other = self.hp(host, "etcd_cluster")
+            if other != self.cluster:
+                self.refuse("%s is in the inventory group %s but has etcd_cluster=%s: a host belongs to one cluster."
+                            % (host, self.cluster, other))
+
+    def check_parameters(self):
+        p = self.p
+        if p("etcd_init") not in ("new", "existing"):
+            self.refuse("etcd_init=%s: must be new or existing." % p("etcd_init"))
+        hb, et = p("etcd_heartbeat_interval"), p("etcd_election_timeout")
+        try:
+            hb, et = int(hb), int(et)
+        except (TypeError, ValueError):
+            self.refuse("etcd_heartbeat_interval and etcd_election_timeout must be numbers of milliseconds.")
+        else:
+            if hb <= 0:
+                self.refuse("etcd_heartbeat_interval=%s: must be a positive number of milliseconds." % hb)
+            elif et < hb * 5 or et > 50000:
+                self.refuse("etcd_election_timeout=%s: must be at least 5 x etcd_heartbeat_interval (%d) and at most "
+                            "50000; etcd refuses to start otherwise." % (et, hb * 5))
+        if p("etcd_auto_compaction_mode") not in ("periodic", "revision"):
+            self.refuse("etcd_auto_compaction_mode=%s: must be periodic or revision." % p("etcd_auto_compaction_mode"))
+        for name in ("etcd_health_timeout", "etcd_cert_valid_days"):
+            try:
+                if int(p(name)) <= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a positive number." % (name, p(name)))
+        try:
+            if int(p("etcd_start_timeout", 0)) < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            self.refuse("etcd_start_timeout=%s: must be 0 (no limit) or a number of seconds." % p("etcd_start_timeout"))
+        if as_bool(p("etcd_clean")) and [h for h in self.order if h not in self.play]:
+            self.refuse("etcd_clean=true rebuilds the whole cluster %s: run it without -l. To remove some members, "
+                        "run -l HOSTS -t etcd_clean." % self.cluster)
+        self.check_install()
+        self.check_member_parameters()
+        self.check_pki()
+        if len(self.order) % 2 == 0 and self.order:
+            self.warn("Cluster %s has %d members. An even count tolerates no more failures than one member fewer: "
+                      "prefer 1, 3 or 5." % (self.cluster, len(self.order)))
+        self.input_warnings = len(self.warnings)
+
+    def on(self, name, value):
+        """' (on h1, h2)' when only some members have this value of a per-member parameter, else ''."""
+        having = [h for h in self.order if self.hp(h, name) == value]
+        return "" if len(having) == len(self.order) else " (on %s)" % names(having)
+
+    def check_member_parameters(self):
+        """Per-member parameters, each distinct value checked once and reported with the hosts that have it."""
+        def distinct(name):
+            values = []
+            for host in self.order:
+                value = self.hp(host, name)
+                if value not in values:
+                    values.append(value)
+            return values
+
+        for name in ("etcd_port", "etcd_peer_port"):
+            for value in distinct(name):
+                if not port_ok(value):
+                    self.refuse("%s=%s%s: must be a port number (1-65535)." % (name, value, self.on(name, value)))
+        for host in self.order:
+            port, peer = self.hp(host, "etcd_port"), self.hp(host, "etcd_peer_port")
+            if port_ok(port) and port_ok(peer) and int(port) == int(peer):
+                self.refuse("etcd_port and etcd_peer_port must differ (both %s)%s." % (port, self.on("etcd_port", port)))
+        for value in distinct("etcd_data"):
+            problem = data_dir_problem(value)
+            if problem:
+                self.refuse("etcd_data=%s%s: %s. Nothing was changed." % (value, self.on("etcd_data", value), problem))
+        for value in distinct("etcd_advertise_address"):
+            if value and not (is_ip(value) or DNS_RE.match(str(value))):
+                self.refuse("etcd_advertise_address=%s%s: must be an IP address or a host name."
+                            % (value, self.on("etcd_advertise_address", value)))
+        for value in distinct("etcd_cert_extra_sans"):
+            on = self.on("etcd_cert_extra_sans", value)
+            if not isinstance(value, list):
+                self.refuse("etcd_cert_extra_sans=%s%s: must be a list of names or addresses (DNS:name, IP:address, "
+                            "or bare)." % (value, on))
+                continue
+            for entry in value:
+                problem = san_problem(entry)
+                if problem:
+                    self.refuse("etcd_cert_extra_sans%s: %r is %s; entries are DNS:name, IP:address, or a bare name "
+                                "or address. Nothing was changed." % (on, entry, problem))
+
+    def check_install(self):
+        p = self.p
+        method = p("etcd_install_method")
+        if method not in ("archive", "package"):
+            self.refuse("etcd_install_method=%s: must be archive or package." % method)
+        version = str(p("etcd_version") or "")
+        if version and not VERSION_RE.match(version):
+            self.refuse("etcd_version=%s: must be X.Y.Z or empty." % version)
+        checksum = str(p("etcd_archive_checksum") or "")
+        if checksum and not SHA256_RE.match(checksum):
+            self.refuse("etcd_archive_checksum=%s: must be 64 hex digits, optionally prefixed sha256:." % checksum)
+        if method == "archive":
+            src, url = str(p("etcd_archive_src") or ""), str(p("etcd_archive_url") or "")
+            if bool(src) == bool(url):
+                self.refuse("etcd_install_method=archive needs exactly one of etcd_archive_src (a release tarball on the "
+                            "controller) and etcd_archive_url.")
+            name = self.archive_name()
+            if name and not ARCHIVE_RE.match(name):
+                self.refuse("etcd_archive_src/etcd_archive_url must name an official release file "
+                            "etcd-vX.Y.Z-linux-ARCH.tar.gz, got %s." % name)
+            if src and not src.startswith("/") and not src.startswith("~"):
+                self.refuse("etcd_archive_src=%s: must be an absolute path on the controller." % src)
+            elif src and not self.controller.get("archive_exists"):
+                self.refuse("etcd_archive_src=%s: no such file on the controller." % src)
+            elif src and checksum and SHA256_RE.match(checksum) and self.controller.get("archive_sha256") \
+                    and self.controller["archive_sha256"] != checksum.lower().replace("sha256:", ""):
+                self.refuse("etcd_archive_src=%s has sha256 %s but etcd_archive_checksum=%s. Nothing was installed."
+                            % (src, self.controller["archive_sha256"], checksum))
+            if url and not checksum:
+                self.refuse("etcd_archive_url needs etcd_archive_checksum (the sha256 of the file).")
+            if version and ARCHIVE_RE.match(name) and version != self.archive_version():
+                self.refuse("etcd_version=%s but the archive %s holds etcd %s." % (version, name, self.archive_version()))
+        for message in version_errors(self.target_version(), [], p("etcd_known_bad_versions") or [], False,
+                                      self.target_source()):
+            self.refuse(message)
+
+    def check_pki(self):
+        dirs = self.pki_dirs()
+        unresolved = [h for h, d in dirs.items() if d is None]
+        if unresolved:
+            self.refuse("etcd_pki_dir is not set and the inventory of %s has no directory (an inventory given as a "
+                        "host list, such as -i h1,h2,): set etcd_pki_dir to the absolute path of the cluster's CA "
+                        "directory on the controller. Nothing was changed." % names(unresolved))
+            return
+        relative = sorted(set(d for d in dirs.values() if not d.startswith("/")))
+        if relative:
+            self.refuse("etcd_pki_dir=%s: must be an absolute path on the controller (a relative path depends on "
+                        "the directory the playbook is started from). Nothing was changed." % relative[0])
+            return
+        distinct = sorted(set(posixpath.normpath(d) for d in dirs.values()))
+        if len(distinct) > 1:
+            by_dir = dict((d, [h for h in self.order if posixpath.normpath(dirs[h]) == d]) for d in distinct)
+            self.refuse("etcd_pki_dir resolves to different directories for the members of cluster %s (%s): the "
+                        "members would get certificates from different CAs. Set etcd_pki_dir to one absolute path "
+                        "for the whole cluster. Nothing was changed."
+                        % (self.cluster, "; ".join("%s for %s" % (d, names(h)) for d, h in by_dir.items())))
+
+    # --- identities ------------------------------------------------------------------------------------
+    def identities(self):
+        """Name, address and URLs of every member; the address from the inventory, or the probe."""
+        hosts = {}
+        for host in self.order:
+            seq = self.seqs.get(host)
+            probe = (self.probes or {}).get(host) or {}
+            address = str(self.hp(host, "etcd_advertise_address") or "")
+            if not address:
+                if is_ip(host):
+                    address = host.strip("[]")
+                else:
+                    address = str(probe.get("default_ipv4") or "")
+            port, peer = self.hp(host, "etcd_port"), self.hp(host, "etcd_peer_port")
+            info = dict(
+                name="%s-%s" % (self.cluster, seq if seq is not None else "?"),
+                seq=seq,
+                address=address,
+                url_host=url_host(address) if address else "",
+                peer_url="https://%s:%s" % (url_host(address), peer) if address and port_ok(peer) else "",
+                client_url="https://%s:%s" % (url_host(address), port) if address and port_ok(port) else "",
+                port=int(port) if port_ok(port) else None,
+                peer_port=int(peer) if port_ok(peer) else None,
+                data_dir=posixpath.normpath(str(self.hp(host, "etcd_data") or "")) if self.hp(host, "etcd_data") else "",
+                in_run=host in self.play,
+                safeguard=as_bool(self.hp(host, "etcd_safeguard")),
+            )
+            hosts[host] = info
+        return hosts
+
+    def cert_sans(self, host, info):
+        facts = self.host_facts.get(host) or {}
+        entries = [info["address"], host, facts.get("ansible_host") or host, info["name"], "localhost", "127.0.0.1", "::1"]
+        entries += list(self.hp(host, "etcd_cert_extra_sans") or [])
+        sans = []
+        for entry in entries:
+            if entry and san_problem(entry) is None:
+                canonical = san_entry(entry)
+                if canonical not in sans:
+                    sans.append(canonical)
+        return sans
+
+    # --- step 2: what the probes found -----------------------------------------------------------------------
+    def probe_of(self, host):
+        return (self.probes or {}).get(host)
+
+    def reachable(self, host):
+        probe = self.probe_of(host)
+        return probe is not None and not probe.get("unreachable") and not probe.get("failed")
+
+    def state_of(self, host):
+        """What is on a member's disk and in its service manager, as probed (None: not known)."""
+        probe = self.probe_of(host)
+        if probe is None or not self.reachable(host):
+            return None
+        paths = probe.get("paths") or {}
+        conf = paths.get(self.paths.get("conf_file")) or {}
+        permit = paths.get(self.paths.get("permit")) or {}
+        ca = paths.get(self.paths.get("ca_file")) or {}
+        state = probe.get("service_state") or ("active" if probe.get("service_active") else "inactive")
+        has_data = bool(probe.get("data_initialized"))
+        entries = list(probe.get("data_dir_entries") or [])
+        return dict(
+            has_data=has_data,
+            running=state in RUNNING_STATES,
+            service_state=state,
+            enabled=bool(probe.get("service_enabled")),
+            unit_exists=bool(probe.get("unit_exists")),
+            user_exists=bool(probe.get("user_exists")),
+            conf_exists=bool(conf.get("exists")),
+            permit_exists=bool(permit.get("exists")),
+            ca_sha256=ca.get("sha256") if ca.get("exists") else None,
+            version=probe.get("version"),
+            stale_reasons=list(probe.get("stale_reasons") or []),
+            nofile_max=probe.get("nofile_max"),
+            config=probe.get("config") or {},
+            foreign_entries=[e for e in entries if e not in ETCD_DATA_ENTRIES and e not in IGNORED_DATA_ENTRIES],
+            data_dir_exists=bool(probe.get("data_dir_exists")),
+        )
+
+    # --- the whole plan ------------------------------------------------------------------------------------
+    def plan(self):
+        plan = dict(cluster=self.cluster, stage="inputs", refusals=self.refusals, warnings=self.warnings,
+                    order=self.order, hosts={}, run_hosts=[h for h in self.order if h in self.play], others=[],
+                    read=None, stages=stages_run(self.run_tags, self.skip_tags))
+        if not self.check_run():
+            return plan
+        self.check_inventory()
+        self.check_parameters()
+        plan["others"] = [h for h in self.order if h not in self.play]
+        plan["pki_dir"] = self.pki_dir()
+        plan["target_version"] = self.target_version()
+        if self.refusals:
+            return plan
+        hosts = self.identities()
+        plan["hosts"] = hosts
+        self.hosts = hosts
+        plan["install"] = dict(
+            method=self.p("etcd_install_method"),
+            archive_path=(self.controller.get("archive_path") or self.archive_path())
+            if self.p("etcd_install_method") == "archive" else "",
+            archive_members=(["etcd", "etcdctl"] + (["etcdutl"] if parse_version(self.archive_version()) >= (3, 5, 0) else []))
+            if parse_version(self.archive_version()) else ["etcd", "etcdctl"],
+            download=False,
+        )
+        if self.probes is None:
+            return plan
+        self.plan_with_probes(plan)
+        plan["new_warnings"] = self.warnings[self.input_warnings:]
+        return plan
+
+    def plan_with_probes(self, plan):
+        hosts = self.hosts
+        states = dict((h, self.state_of(h)) for h in self.order)
+        self.states = states
+        removing = bool(set(self.run_tags) & set(REMOVAL_TAGS)) or (as_bool(self.p("etcd_clean")) and not self.rebuilt)
+        rebuild = as_bool(self.p("etcd_clean")) and not self.rebuilt
+        purging = "etcd_purge" in self.run_tags
+        plan.update(removing=removing, rebuild=rebuild, purging=purging, rebuilt=self.rebuilt)
+        unreachable = [h for h in self.order if self.probe_of(h) is not None and not self.reachable(h)]
+        plan["unreachable"] = unreachable
+        read_ok = bool(self.read) and not self.read.get("failed") and "members" in self.read
+        members = list(self.read.get("members") or []) if read_ok else []
+        self.members = members
+
+        # Addresses: a member must have one (the probe found its default IPv4, or the inventory names it).
+        for host in self.order:
+            info = hosts[host]
+            if not info["address"] and (host in self.play and self.reachable(host)):
+                self.refuse("No address to advertise for %s: it is not an IP address and has no default IPv4 route. "
+                            "Set etcd_advertise_address for this host. Nothing was changed." % host)
+        for host in self.order:
+            info = hosts[host]
+            info["reachable"] = self.reachable(host) if self.probe_of(host) is not None else None
+            state = states[host] or {}
+            info["running"] = bool(state.get("running"))
+            info["has_data"] = bool(state.get("has_data"))
+            info["cert_sans"] = self.cert_sans(host, info)
+            nofile = int(self.hp(host, "etcd_nofile_limit") or 65536)
+            if state.get("nofile_max"):
+                nofile = min(nofile, int(state["nofile_max"]))
+            info["nofile_limit"] = nofile
+
+        # The membership as etcd sees it, matched to the inventory by peer URL (or name).
+        in_membership = {}
+        for host in self.order:
+            info = hosts[host]
+            match = None
+            for member in members:
+                if info["peer_url"] and info["peer_url"] in (member.get("peer_urls") or []):
+                    match = member
+                    break
+            if match is None and not info["peer_url"]:
+                match = next((m for m in members if m.get("name") == info["name"]), None)
+            in_membership[host] = match
+        self.in_membership = in_membership
+        voters = [m for m in members if not m.get("is_learner")]
+
+        # --- removal --------------------------------------------------------------------------------------
+        removed = [h for h in self.order if h in self.play] if removing and not rebuild else []
+        settled = [h for h in self.order if h not in removed]
+        plan["removed_hosts"] = removed
+
+        def is_member(host):
+            """Whether a host that stays holds a member: on disk, in service, or in etcd's membership. Not
+            knowing (unreachable, cluster not read) counts as holding one."""
+            state = states.get(host)
+            if in_membership.get(host):
+                return True
+            if state is None:
+                return not read_ok
+            return state["has_data"] or state["running"] or state["unit_exists"] or state["conf_exists"]
+
+        partial = bool(removed) and any(is_member(h) for h in settled)
+        plan["partial_removal"] = partial
+        self.plan_safeguard(plan, removed if not rebuild else [h for h in self.order if h in self.play], purging, rebuild)
+        self.plan_disk(plan, removing, rebuild)
+
+        # --- what this run reads -------------------------------------------------------------------------------
+        running = [h for h in self.order if states[h] and states[h]["running"] and states[h]["has_data"]]
+        read_hosts = [h for h in running if h not in removed] + [h for h in running if h in removed]
+        joining_run = self.p("etcd_init") == "existing" and not removing
+        with_data = [h for h in self.order if states[h] and states[h]["has_data"]]
+        strangers_possible = (self.p("etcd_init") == "new" and not removing
+                              and any(states[h] and not states[h]["has_data"] for h in self.play if h in hosts)
+                              and bool(with_data))
+        target = self.target_version()
+        upgrade_hosts = []
+        if VERSION_RE.match(target or "") and not removing:
+            upgrade_hosts = [h for h in self.order if h in self.play and states[h] and states[h]["has_data"]
+                             and states[h]["version"] and states[h]["version"] != target]
+        restart_requested = [h for h in self.play if h in hosts and states[h] and states[h]["running"]
+                             and ("etcd_launch" in self.run_tags or states[h]["stale_reasons"])]
+        needs_read = bool(read_hosts) and not (removing and not partial) and not rebuild and (
+            joining_run or partial or strangers_possible or bool(upgrade_hosts) or bool(restart_requested)
+            or bool([h for h in self.order if h not in self.play]))
+        if needs_read:
+            # Whether RBAC is on matters only before a 3.4 to 3.5 upgrade (etcd does not support it then).
+            plan["read"] = dict(host=read_hosts[0], check_auth=bool(upgrade_hosts),
+                                endpoints=[hosts[h]["client_url"] for h in read_hosts if hosts[h]["client_url"]])
+        plan["stage"] = "probed" if self.read is None and needs_read else "final"
+        self.read_ok = read_ok
+        self.read_problem = None
+        if needs_read and self.read is not None and not read_ok:
+            self.read_problem = "cannot read cluster %s through %s: %s" % (
+                self.cluster, read_hosts[0], (self.read or {}).get("msg") or "no answer")
+        if plan["stage"] == "probed":
+            # The read comes first; the rest is planned with it.
+            self.plan_basics(plan, removed, settled, [], upgrade_hosts)
+            return
+        if removing:
+            self.plan_removal(plan, removed, settled, partial, voters, read_ok, rebuild)
+
+        # --- joins ---------------------------------------------------------------------------------------------
+        joiners = self.plan_joins(plan, joining_run, running, members, voters, read_ok)
+        # --- strangers -----------------------------------------------------------------------------------------
+        if self.p("etcd_init") == "new" and not removing:
+            self.plan_strangers(plan, members, read_ok, with_data)
+        # --- bootstrap with hosts out of reach -----------------------------------------------------------
+        if not removing and not with_data and not members and [h for h in unreachable if h in self.play]:
+            self.refuse("Cannot bootstrap cluster %s: %s %s unreachable. Every member must take part in the "
+                        "bootstrap; fix the connection, or take the host out of the group. Nothing was changed."
+                        % (self.cluster, names([h for h in unreachable if h in self.play]),
+                           "is" if len([h for h in unreachable if h in self.play]) == 1 else "are"))
+        if not removing and self.play and all(h in unreachable for h in self.play):
+            self.refuse("No host of this run is reachable (%s). Nothing was changed." % names(self.play))
+        for host in unreachable:
+            if host in self.play and not removing:
+                self.warn("%s (%s) is unreachable: it is left out of this run%s." % (
+                    host, hosts[host]["name"],
+                    "; the others carry on as long as they keep a quorum" if with_data else ""))
+            elif host in self.play:
+                self.warn("%s (%s) is unreachable: it is removed from the membership only. Its etcd, data and "
+                          "config stay on it: wipe the host (or run -t etcd_purge on it once it is back) before it is "
+                          "used again, and never start that etcd again." % (host, hosts[host]["name"]))
+            elif host not in self.play:
+                self.warn("%s (%s), outside this run, is unreachable: its config and etcdctl profile are not refreshed."
+                          % (host, hosts[host]["name"]))
+        # --- identity changes of members that hold data -----------------------------------------------------
+        if not removing:
+            self.plan_identity_changes(plan, in_membership)
+        # --- upgrade -------------------------------------------------------------------------------------------
+        self.plan_upgrade(plan, upgrade_hosts, running, read_ok, voters)
+        # --- the rest ------------------------------------------------------------------------------------------
+        self.plan_basics(plan, removed, settled, joiners, upgrade_hosts)
+        self.plan_restarts(plan, joiners, removed, read_ok)
+        self.plan_verify(plan, settled, joiners, removed, in_membership, read_ok)
+
+    # --- pieces ----------------------------------------------------------------------------------------------
+    def member_on_disk(self, host):
+        state = self.states.get(host) or {}
+        what = []
+        info = self.hosts[host]
+        if state.get("has_data"):
+            what.append("data in %s" % info["data_dir"])
+        if state.get("unit_exists"):
+            what.append("unit %s" % self.paths.get("unit_file"))
+        if state.get("conf_exists"):
+            what.append("config %s" % self.paths.get("conf_file"))
+        return what
+
+    def plan_safeguard(self, plan, wiped, purging, rebuild):
+        if purging:
+            return
+        for host in wiped:
+            if not self.hosts[host]["safeguard"]:
+                continue
+            action = "rebuild the cluster (etcd_clean=true)" if rebuild else "remove it"
+            if self.states.get(host) is None:
+                self.refuse("etcd_safeguard is true for %s, which cannot be reached to tell whether it holds etcd "
+                            "member %s: refusing to %s. Nothing was changed. Set etcd_safeguard=false for this host, "
+                            "or force the removal with -t etcd_purge." % (host, self.hosts[host]["name"], action))
+                continue
+            what = self.member_on_disk(host)
+            if what:
+                self.refuse("etcd_safeguard is true for %s, which holds etcd member %s (%s): refusing to %s. Nothing "
+                            "was changed. Set etcd_safeguard=false for this host, or force the removal with -t "
+                            "etcd_purge." % (host, self.hosts[host]["name"], ", ".join(what), action))
+
+    def plan_disk(self, plan, removing, rebuild):
+        """Data lost since a member ran, data directories that hold something else, and a CA that is not the
+        controller's."""
+        ca_sha = self.controller.get("ca_sha256")
+        other_ca = []
+        for host in self.order:
+            state = self.states.get(host)
+            if state is None:
+                continue
+            info = self.hosts[host]
+            in_run = host in self.play
+            if in_run and not removing and not state["has_data"] and state["conf_exists"] and not state["permit_exists"]:
+                old_dir = (state.get("config") or {}).get("data-dir")
+                if old_dir and posixpath.normpath(str(old_dir)) != info["data_dir"]:
+                    self.refuse("etcd_data=%s on %s, but its member %s keeps its data in %s: etcd would start it "
+                                "without its data. Changing a member's data directory in place is not supported: set "
+                                "etcd_data back, or move the data there first. Nothing was changed."
+                                % (info["data_dir"], host, info["name"], old_dir))
+                else:
+                    self.refuse("%s ran as an etcd member (%s exists and its one-time bootstrap permit was used) but "
+                                "its data directory %s holds no member data. Starting it again would create a new, "
+                                "empty member%s. Restore the data directory from a backup, or remove this member from "
+                                "the cluster and delete %s before adding it again. Nothing was changed."
+                                % (host, self.paths.get("conf_file"), info["data_dir"],
+                                   " and a new, empty cluster" if len(self.order) == 1 else "",
+                                   self.paths.get("conf_file")))
+            if in_run and not removing and not state["has_data"] and state["foreign_entries"]:
+                self.refuse("etcd_data=%s on %s holds files that are not etcd data (%s): refusing to use it as a data "
+                            "directory. Choose an empty directory of its own. Nothing was changed."
+                            % (info["data_dir"], host, ", ".join(sorted(state["foreign_entries"])[:5])))
+            wiped = removing and (rebuild or host in self.play)
+            if state["ca_sha256"] and not wiped and state["ca_sha256"] != ca_sha:
+                other_ca.append(host)
+        if other_ca and not removing:
+            held = sorted(set(self.states[h]["ca_sha256"] for h in other_ca))
+            self.refuse("etcd_pki_dir=%s: %s, but %s %s a CA with sha256 %s in %s. Pushing another CA would cut the "
+                        "members off from each other and from their clients. Point etcd_pki_dir at the directory "
+                        "that holds the cluster's ca.crt and ca.key (for example after a move of the inventory, a "
+                        "renamed cluster, or a fresh checkout). Nothing was changed."
+                        % (self.pki_dir(), "its CA has sha256 %s" % ca_sha[:16] if ca_sha
+                           else "there is no CA there yet, so this run would create a new one",
+                           names(other_ca), "holds" if len(other_ca) == 1 else "hold",
+                           ", ".join(s[:16] for s in held), self.paths.get("ca_file")))
+
+    def plan_removal(self, plan, removed, settled, partial, voters, read_ok, rebuild):
+        hosts = self.hosts
+        plan["removals"] = []
+        plan["removal_via"] = dict(host=None, endpoints=[])
+        if rebuild or not partial:
+            return
+        removed_urls = set(hosts[h]["peer_url"] for h in removed if hosts[h]["peer_url"])
+        removed_names = set(hosts[h]["name"] for h in removed)
+
+        def leaving(member):
+            return bool(set(member.get("peer_urls") or []) & removed_urls) or (
+                not member.get("peer_urls") and member.get("name") in removed_names)
+
+        if not read_ok:
+            staying = [h for h in settled if self.states.get(h) and (self.states[h]["has_data"] or self.states[h]["running"])]
+            self.refuse("Refusing to remove %s from cluster %s: the members that stay (%s) hold etcd data, but the "
+                        "cluster could not be read (%s), so its quorum cannot be judged. Start the members that stay, "
+                        "or remove the whole cluster (without -l). Nothing was changed."
+                        % (names(removed), self.cluster, names(staying) or names(settled),
+                           self.read_problem or "no member of the cluster is running"))
+            return
+        staying_voters = [m for m in voters if not leaving(m)]
+        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in staying_voters
+                    if not (m.get("started") and m.get("healthy"))]
+        if not (self.read or {}).get("leader"):
+            problems.append("no leader")
+        if problems:
+            self.refuse("Refusing to remove %s from cluster %s: the members that stay are not healthy (%s). Nothing "
+                        "was changed." % (names(removed), self.cluster, "; ".join(problems)))
+        if len(staying_voters) < quorum(len(voters)):
+            self.refuse("Refusing to remove %s from cluster %s: %d of its %d voting members would stay, fewer than a "
+                        "quorum (%d). Remove fewer members at a time. Nothing was changed."
+                        % (names(removed), self.cluster, len(staying_voters), len(voters), quorum(len(voters))))
+        for host in removed:
+            member = self.in_membership.get(host)
+            if member:
+                plan["removals"].append(dict(host=host, name=hosts[host]["name"], id=member["id"],
+                                             peer_urls=list(member.get("peer_urls") or [])))
+        via = [h for h in settled if self.states.get(h) and self.states[h]["running"] and self.states[h]["has_data"]]
+        endpoints = [(m.get("client_urls") or [None])[0] for m in staying_voters if m.get("started")]
+        plan["removal_via"] = dict(host=via[0] if via else (self.read or {}).get("host"),
+                                   endpoints=[e for e in endpoints if e])
+
+    def plan_joins(self, plan, joining_run, running, members, voters, read_ok):
+        hosts = self.hosts
+        plan["joiners"] = []
+        plan["voter_endpoints"] = [(m.get("client_urls") or [None])[0] for m in voters if m.get("started")]
+        plan["voter_endpoints"] = [e for e in plan["voter_endpoints"] if e]
+        if not joining_run:
+            return []
+        if not running:
+            self.refuse("etcd_init=existing adds members to a running cluster, but no member of %s is running (probed: "
+                        "%s). To create the cluster, use etcd_init=new without -l." % (self.cluster, names(self.order)))
+            return []
+        if not read_ok:
+            self.refuse("Cannot add members to cluster %s: %s. Nothing was changed." % (self.cluster, self.read_problem))
+            return []
+        voter_urls = set(u for m in voters for u in m.get("peer_urls") or [])
+        joiners = [h for h in self.order if h in self.play and hosts[h]["peer_url"] not in voter_urls]
+        if not joiners:
+            return []
+        unreachable = [h for h in joiners if not self.reachable(h)]
+        if unreachable:
+            self.refuse("Cannot add %s to cluster %s: unreachable. Nothing was changed." % (names(unreachable), self.cluster))
+        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in voters
+                    if not (m.get("started") and m.get("healthy"))]
+        if not (self.read or {}).get("leader"):
+            problems.append("no leader")
+        if problems:
+            self.refuse("Refusing to add %s to cluster %s: it is not healthy (%s). Nothing was changed."
+                        % (names(joiners), self.cluster, "; ".join(problems)))
+        joiner_urls = set(hosts[h]["peer_url"] for h in joiners)
+        foreign = [m for m in members if m.get("is_learner") and not set(m.get("peer_urls") or []) & joiner_urls]
+        if foreign:
+            self.refuse("Member(s) %s of cluster %s are learners outside this run; etcd allows one learner at a time. "
+                        "Promote or remove them first (or include their hosts in -l). Nothing was changed."
+                        % (", ".join("%s (%s)" % (m.get("name") or m["id"], ", ".join(m.get("peer_urls") or []))
+                                     for m in foreign), self.cluster))
+        names_by_url = dict((hosts[h]["peer_url"], hosts[h]["name"]) for h in self.order if hosts[h]["peer_url"])
+        member_urls = set(u for m in members for u in m.get("peer_urls") or [])
+        pending = list(members)
+        for host in joiners:
+            info = hosts[host]
+            if info["peer_url"] not in member_urls:
+                pending.append(dict(id="", name=info["name"], peer_urls=[info["peer_url"]]))
+            cluster = initial_cluster(pending, names_by_url)
+            plan["joiners"].append(dict(
+                host=host, name=info["name"], peer_url=info["peer_url"], initial_cluster=cluster,
+                membership_peer_urls=sorted(u for m in pending for u in m["peer_urls"]),
+                started=bool(self.states[host] and self.states[host]["has_data"])))
+        return joiners
+
+    def plan_strangers(self, plan, members, read_ok, with_data):
+        hosts = self.hosts
+        member_urls = set(u for m in members for u in m.get("peer_urls") or [])
+        strangers = []
+        for host in self.order:
+            state = self.states.get(host)
+            if host not in self.play or not state or state["has_data"] or state["running"]:
+                continue
+            if hosts[host]["peer_url"] in member_urls:
+                continue
+            if read_ok and members:
+                strangers.append(host)
+            elif with_data and not state["conf_exists"]:
+                # Never configured for this cluster, while other members hold its data.
+                strangers.append(host)
+        if strangers:
+            self.refuse("Cluster %s is running and %s would start without data but %s not a member. To add members, "
+                        "run ./etcd.yml -l %s -e etcd_init=existing. Nothing was changed."
+                        % (self.cluster, names(strangers), "is" if len(strangers) == 1 else "are", ",".join(strangers)))
+
+    def plan_identity_changes(self, plan, in_membership):
+        hosts = self.hosts
+        for host in self.order:
+            state = self.states.get(host)
+            info = hosts[host]
+            config = (state or {}).get("config") or {}
+            if state and state["has_data"] and config:
+                old_name = config.get("name")
+                if old_name and old_name != info["name"]:
+                    self.refuse("etcd_seq of %s would rename its member %s to %s (etcd_cluster-etcd_seq); a member's "
+                                "name cannot change in place. Set etcd_seq back, or remove the member and add it "
+                                "again. Nothing was changed." % (host, old_name, info["name"]))
+                old_peer = str(config.get("initial-advertise-peer-urls") or "").split(",", maxsplit=1)[0]
+                if old_peer and info["peer_url"] and old_peer != info["peer_url"]:
+                    self.refuse("etcd_peer_port/etcd_advertise_address of %s would move member %s from peer URL %s to "
+                                "%s; the other members would no longer reach it after its next restart. Changing a "
+                                "member's address in place is not supported: set them back, or remove the member "
+                                "(-l %s -t etcd_clean) and add it again (-e etcd_init=existing). Nothing was changed."
+                                % (host, info["name"], old_peer, info["peer_url"], host))
+                old_client = str(config.get("advertise-client-urls") or "").split(",", maxsplit=1)[0]
+                if old_client and info["client_url"] and old_client != info["client_url"]:
+                    self.refuse("etcd_port/etcd_advertise_address of %s would move member %s from client URL %s to %s; "
+                                "its clients and the other members' etcdctl profiles still use the old one. Set them "
+                                "back, or remove the member and add it again. Nothing was changed."
+                                % (host, info["name"], old_client, info["client_url"]))
+            member = in_membership.get(host)
+            if member is None and self.members:
+                named = next((m for m in self.members if m.get("name") == info["name"]), None)
+                if named and info["peer_url"] and info["peer_url"] not in (named.get("peer_urls") or []):
+                    self.refuse("Member %s of cluster %s has peer URL %s in etcd, but the inventory gives %s %s "
+                                "(etcd_advertise_address, etcd_peer_port). Changing a member's address in place is not "
+                                "supported. Nothing was changed."
+                                % (info["name"], self.cluster, ", ".join(named.get("peer_urls") or []), host,
+                                   info["peer_url"]))
+
+    def plan_upgrade(self, plan, upgrade_hosts, running, read_ok, voters):
+        target = self.target_version()
+        removing = plan["removing"]
+        plan["upgrade"] = None
+        current = []
+        if not (removing and plan["rebuild"]):
+            current = [self.states[h]["version"] for h in self.order
+                       if self.states.get(h) and self.states[h]["has_data"] and self.states[h]["version"]]
+            current += [(m.get("status") or {}).get("version") for m in self.members if (m.get("status") or {}).get("version")]
+        if plan["rebuild"]:
+            current = []
+        if not (removing and not plan["rebuild"]):
+            for message in version_errors(target, current, self.p("etcd_known_bad_versions") or [],
+                                          (self.read or {}).get("auth_enabled") if read_ok else None,
+                                          self.target_source()):
+                self.refuse(message)
+        if not upgrade_hosts:
+            return
+        versions = sorted(set(self.states[h]["version"] for h in upgrade_hosts))
+        if not running:
+            self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: no member is running, so no snapshot can be "
+                        "taken first. Start the cluster with its current version (the version installed now: %s), then "
+                        "upgrade. Nothing was changed." % (names(upgrade_hosts), self.cluster, target, ", ".join(versions)))
+            return
+        if not read_ok:
+            self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: %s. Nothing was changed."
+                        % (names(upgrade_hosts), self.cluster, target, self.read_problem or "the cluster was not read"))
+            return
+        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in voters
+                    if not (m.get("started") and m.get("healthy"))]
+        if not (self.read or {}).get("leader"):
+            problems.append("no leader")
+        if problems:
+            self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the cluster is not healthy (%s). Nothing was "
+                        "changed." % (names(upgrade_hosts), self.cluster, target, "; ".join(problems)))
+            return
+        leader = leader_host(dict(hosts=self.hosts, order=self.order), self.read)
+        backup_dir = str(self.p("etcd_backup_dir") or "/var/backups/etcd").rstrip("/")
+        plan["upgrade"] = dict(
+            hosts=upgrade_hosts, target=target, from_versions=versions,
+            snapshot_host=leader, snapshot_endpoint=self.hosts[leader]["client_url"] if leader else None,
+            snapshot_file="%s/%s-before-%s.db" % (backup_dir, self.cluster, target))
+        if leader is None or not self.reachable(leader):
+            self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the leader's host is %s, so no snapshot can be "
+                        "taken there first. Nothing was changed."
+                        % (names(upgrade_hosts), self.cluster, target,
+                           "not in the inventory" if leader is None else "unreachable (%s)" % leader))
+
+    def plan_basics(self, plan, removed, settled, joiners, upgrade_hosts):
+        """What each member of the run writes and starts: its membership lines, profile, install, start."""
+        hosts = self.hosts
+        target = self.target_version()
+        settled_pairs = [dict(name=hosts[h]["name"], peer_urls=[hosts[h]["peer_url"]]) for h in settled if hosts[h]["peer_url"]]
+        settled_cluster = initial_cluster(settled_pairs)
+        client_now = [hosts[h]["client_url"] for h in settled if h not in joiners and hosts[h]["client_url"]]
+        client_settled = [hosts[h]["client_url"] for h in settled if hosts[h]["client_url"]]
+        plan["settled"] = dict(hosts=settled, initial_cluster=settled_cluster, initial_cluster_state="new",
+                               client_endpoints=",".join(client_settled))
+        joiner_info = dict((j["host"], j) for j in plan.get("joiners") or [])
+        method = self.p("etcd_install_method")
+        any_install = False
+        for host in self.order:
+            info = hosts[host]
+            state = self.states.get(host)
+            joining = host in joiner_info and not (state and state["has_data"])
+            info["joining"] = host in joiner_info
+            info["initial_cluster"] = joiner_info[host]["initial_cluster"] if joining else settled_cluster
+            info["initial_cluster_state"] = "existing" if joining else "new"
+            info["client_endpoints"] = ",".join(client_now)
+            bootstrapping = bool(state) and not state["has_data"] and (not state["conf_exists"] or state["permit_exists"])
+            info["bootstrapping"] = bootstrapping
+            info["write_permit"] = bootstrapping
+            active = host in self.play and host not in removed and bool(state)
+            info["install"] = info["binaries"] = info["create_user"] = False
+            if active and not plan["removing"]:
+                # No etcd, or another version than the target (the archive's, or the pinned package version).
+                info["binaries"] = state["version"] is None or bool(VERSION_RE.match(target or "")) and state["version"] != target
+                info["install"] = info["binaries"] or not state["user_exists"]
+                info["create_user"] = method == "package" and not state["user_exists"]
+                any_install = any_install or info["install"]
+            info["remove"] = host in removed or (plan["rebuild"] and host in self.play)
+            info["stop"] = info["remove"] and bool(state) and state["unit_exists"]
+            info["wipe"] = info["remove"] and bool(state)
+            info["start"] = (active and not plan["removing"] and not info["joining"]
+                             and not (state["running"] and state["enabled"]))
+            info["start_no_block"] = bool(state) and not state["has_data"]
+            info["daemon_reload"] = bool(state) and (state["unit_exists"] or method == "package")
+            info["upgrade"] = host in upgrade_hosts
+            info.setdefault("restart_reasons", [])
+        plan["install"]["download"] = bool(self.p("etcd_archive_url")) and method == "archive" and any_install
+
+    def plan_restarts(self, plan, joiners, removed, read_ok):
+        hosts = self.hosts
+        for host in self.order:
+            info = hosts[host]
+            state = self.states.get(host)
+            reasons = []
+            if host in self.play and state and state["running"] and host not in joiners and host not in removed \
+                    and not plan["removing"]:
+                if "etcd_launch" in self.run_tags:
+                    reasons.append("restart requested (-t etcd_launch)")
+                reasons += ["running process older than its files: %s" % r for r in state["stale_reasons"]]
+                member = self.in_membership.get(host)
+                running_version = ((member or {}).get("status") or {}).get("version")
+                if running_version and state["version"] and running_version != state["version"]:
+                    reasons.append("runs etcd %s, etcd %s is installed" % (running_version, state["version"]))
+            info["restart_reasons"] = reasons
+        runners = [h for h in self.order if h in self.play and hosts[h].get("running") and h not in removed]
+        leader = leader_host(dict(hosts=hosts, order=self.order), self.read) if read_ok else None
+        follower_first = leader_last(runners, leader)
+        succ = None
+        if read_ok and leader:
+            lead_member = self.in_membership.get(leader)
+            chosen = successor(self.members, lead_member["id"]) if lead_member else None
+            succ = chosen.get("name") if chosen else None
+        plan["restart"] = dict(order=follower_first, leader_host=leader, successor=succ)
+        requested = [h for h in self.order if hosts[h]["restart_reasons"]]
+        if requested and read_ok:
+            expect = dict(tolerate_down=self.tolerated_down(plan), margin=1)
+            problems = cluster_problems(self.read, expect)
+            if problems and "etcd_launch" in self.run_tags:
+                self.refuse("Refusing to restart %s of cluster %s: %s. Nothing was changed. The cluster is not healthy "
+                            "enough to lose a member for a restart." % (names(requested), self.cluster, "; ".join(problems)))
+
+    def tolerated_down(self, plan):
+        """Members the run knows to be down and cannot bring back: unreachable hosts, and members outside the
+        run (-l) that are not running. A converged cluster may lack them as long as it keeps a quorum."""
+        result = []
+        for host in self.order:
+            info = self.hosts[host]
+            state = self.states.get(host)
+            if host in (plan.get("removed_hosts") or []):
+                continue
+            down = self.probe_of(host) is not None and not self.reachable(host)
+            if host not in self.play and state is not None and not state["running"]:
+                down = True
+            if down:
+                result.append(info["peer_url"] or info["name"])
+        return result
+
+    def plan_verify(self, plan, settled, joiners, removed, in_membership, read_ok):
+        hosts = self.hosts
+        expected = []
+        for host in settled:
+            state = self.states.get(host)
+            if host in self.play and self.reachable(host):
+                expected.append(host)
+            elif in_membership.get(host):
+                expected.append(host)
+            elif state is not None and state["unit_exists"]:
+                expected.append(host)
+            elif state is None and self.probe_of(host) is not None and not read_ok:
+                expected.append(host)
+        plan["expected_hosts"] = expected
+        tolerate = self.tolerated_down(plan)
+        members = [dict(name=hosts[h]["name"], peer_url=hosts[h]["peer_url"] or None) for h in expected]
+        target = self.target_version()
+        version_members = [hosts[h]["name"] for h in self.play if h in hosts and h not in removed and self.reachable(h)]
+        expect = dict(members=members, tolerate_down=tolerate, margin=0,
+                      version=target if VERSION_RE.match(target or "") else None, version_members=version_members)
+        via = [h for h in expected if self.reachable(h) and (h in self.play or (self.states.get(h) or {}).get("unit_exists"))]
+        endpoints = [hosts[h]["client_url"] for h in expected if hosts[h]["client_url"]
+                     and (hosts[h]["peer_url"] not in tolerate)]
+        plan["verify"] = dict(host=via[0] if via else None, endpoints=endpoints, expect=expect,
+                              restart_expect=dict(members=members, tolerate_down=tolerate, margin=1))
+        # Refresh the membership recorded by members outside the run (config lines, etcdctl profile).
+        plan["settle"] = dict(
+            run_hosts=[h for h in expected if h in self.play] if joiners else [],
+            others=[h for h in self.order if h not in self.play and h not in removed and self.reachable(h)
+                    and (self.states.get(h) or {}).get("unit_exists")])

@@ -1,0 +1,770 @@
+"""The run's plan (module_utils/_plan.py), situation by situation.
+
+Each test builds what the etcd_plan action would gather - the role's real defaults, the inventory, the run's
+hosts and tags, what etcd_host_info found on each member, and the cluster as etcd_cluster_info reports it -
+and checks the plan's decisions and refusals. The probe and read shapes are those of the modules (their
+own unit tests check them against output recorded from real etcd 3.4.23, 3.5.1 and 3.5.16)."""
+import copy
+import pathlib
+
+import pytest
+import yaml
+
+from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._membership import initial_cluster, quorum, successor
+
+ROLE = pathlib.Path(__file__).resolve().parents[4] / "roles" / "etcd"
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+PATHS = {"conf_file": "/etc/etcd/etcd.conf", "unit_file": "/etc/systemd/system/etcd.service",
+         "permit": "/etc/etcd/bootstrap-permit", "ca_file": "/etc/etcd/ca.crt"}
+CA = "c" * 64
+OTHER_CA = "d" * 64
+HOSTS = ["10.0.0.%d" % i for i in range(11, 16)]
+
+
+def host(i):
+    return HOSTS[i - 1]
+
+
+def peer(i, port=2380):
+    return "https://%s:%d" % (host(i), port)
+
+
+def client(i, port=2379):
+    return "https://%s:%d" % (host(i), port)
+
+
+# --- what etcd_host_info reports -------------------------------------------------------------------------
+
+def probe(data=True, state="active", version="3.5.16", conf=None, permit=False, ca=CA, unit=None, user=True,
+          stale=(), config=None, entries=None, ipv4=None, enabled=None):
+    """A member as etcd_host_info reports it. By default: a running member with data."""
+    conf = data if conf is None else conf
+    unit = conf if unit is None else unit
+    paths = {
+        PATHS["conf_file"]: {"exists": conf},
+        PATHS["permit"]: {"exists": permit},
+        PATHS["ca_file"]: {"exists": ca is not None, "sha256": ca} if ca else {"exists": False},
+    }
+    return {
+        "version": version, "data_initialized": data, "data_dir_exists": data or entries is not None,
+        "data_dir_entries": list(entries if entries is not None else (["member"] if data else [])),
+        "unit_exists": unit, "user_exists": user, "service_state": state, "service_active": state == "active",
+        "service_enabled": state in ("active", "activating") if enabled is None else enabled,
+        "service_stale": bool(stale), "stale_reasons": list(stale), "paths": paths, "default_ipv4": ipv4,
+        "nofile_max": 20000, "config": config or {},
+    }
+
+
+def fresh():
+    """A host that has never been a member: no etcd, no data, no config."""
+    return probe(data=False, state="inactive", version=None, conf=False, ca=None, unit=False, user=False)
+
+
+def installed_not_started():
+    """A bootstrapping member: config and permit written, never started."""
+    return probe(data=False, state="inactive", conf=True, permit=True)
+
+
+UNREACHABLE = {"unreachable": True, "msg": "Failed to connect to the host via ssh"}
+
+
+# --- what etcd_cluster_info reports ----------------------------------------------------------------------
+
+def member(i, leader=False, learner=False, started=True, healthy=True, version="3.5.16", applied=100, raft=100,
+           name=None):
+    return {
+        "id": "%x" % (0x1000 + i), "name": (name or "etcd-%d" % i) if started else "",
+        "peer_urls": [peer(i)], "client_urls": [client(i)] if started else [], "is_learner": learner,
+        "started": started, "healthy": healthy and started, "leader": leader,
+        "status": {"version": version, "raft_index": raft, "raft_applied_index": applied,
+                   "leader": "%x" % 0x1001, "db_size": 1, "raft_term": 2, "errors": []} if healthy and started else None,
+    }
+
+
+def read(*members, leader=True, auth=False, alarms=()):
+    """A cluster read; the member flagged leader (or the first) leads, unless leader=False."""
+    members = [copy.deepcopy(m) for m in members]
+    lead = next((m for m in members if m["leader"]), members[0] if members and leader else None)
+    if leader and lead is not None:
+        lead["leader"] = True
+        for m in members:
+            if m["status"]:
+                m["status"]["leader"] = lead["id"]
+    return {"members": members, "leader": lead["id"] if leader and lead else None,
+            "leader_name": lead["name"] if leader and lead else None, "alarms": list(alarms),
+            "healthy": all(m["healthy"] for m in members) and leader, "auth_enabled": auth, "changed": False}
+
+
+def healthy(n, version="3.5.16", leader=1):
+    return read(*[member(i, leader=(i == leader), version=version) for i in range(1, n + 1)])
+
+
+# --- the inputs ------------------------------------------------------------------------------------------
+
+def inputs(n=3, play=None, tags=("all",), skip=(), params=None, host_params=None, probes=None, cluster=None,
+           facts=None, rebuilt=False, check_mode=False):
+    members = HOSTS[:n]
+    hp = dict((h, {"etcd_seq": i + 1}) for i, h in enumerate(members))
+    for h, values in (host_params or {}).items():
+        hp.setdefault(h, {}).update(values)
+    merged = dict(DEFAULTS, etcd_cluster="etcd", etcd_pki_dir="/srv/pki/etcd")
+    merged.update(params or {})
+    return {
+        "params": merged, "groups": {"all": members, "ungrouped": [], "etcd": members},
+        "play_hosts": list(play if play is not None else members), "run_tags": list(tags), "skip_tags": list(skip),
+        "check_mode": check_mode, "paths": PATHS, "host_params": hp,
+        "host_facts": dict((h, dict({"inventory_dir": "/srv", "ansible_host": None}, **(facts or {}).get(h, {})))
+                           for h in members),
+        "probes": probes, "cluster_read": cluster, "rebuilt": rebuilt,
+    }
+
+
+def make(controller=None, **kwargs):
+    return _plan.make_plan(inputs(**kwargs), dict({"ca_sha256": CA, "archive_exists": True}, **(controller or {})))
+
+
+def running(n, **kwargs):
+    return dict((host(i), probe(**kwargs)) for i in range(1, n + 1))
+
+
+def refused(plan, *texts):
+    joined = " ".join(plan["refusals"])
+    return all(t in joined for t in texts)
+
+
+# === step 1: inventory and parameters (no host contacted) ===============================================
+
+@pytest.mark.parametrize("params,host_params,expected", [
+    ({"etcd_init": "fresh"}, None, "etcd_init=fresh: must be new or existing"),
+    ({"etcd_port": 70000}, None, "etcd_port=70000: must be a port number"),
+    ({"etcd_peer_port": 0}, None, "etcd_peer_port=0: must be a port number"),
+    ({"etcd_port": 2380}, None, "etcd_port and etcd_peer_port must differ"),
+    ({"etcd_election_timeout": 400}, None, "etcd_election_timeout=400: must be at least 5 x etcd_heartbeat_interval"),
+    ({"etcd_heartbeat_interval": 0}, None, "etcd_heartbeat_interval=0: must be a positive number"),
+    ({"etcd_install_method": "docker"}, None, "etcd_install_method=docker"),
+    ({"etcd_install_method": "archive"}, None, "needs exactly one of etcd_archive_src"),
+    ({"etcd_install_method": "archive", "etcd_archive_url": "https://x.invalid/etcd-v3.5.16-linux-amd64.tar.gz"},
+     None, "etcd_archive_url needs etcd_archive_checksum"),
+    ({"etcd_install_method": "archive", "etcd_archive_url": "https://x.invalid/etcd.tgz", "etcd_archive_checksum": "0" * 64},
+     None, "must name an official release file"),
+    ({"etcd_install_method": "archive", "etcd_archive_src": "relative/etcd-v3.5.16-linux-amd64.tar.gz"}, None,
+     "etcd_archive_src=relative/etcd-v3.5.16-linux-amd64.tar.gz: must be an absolute path"),
+    ({"etcd_archive_checksum": "xyz"}, None, "etcd_archive_checksum=xyz: must be 64 hex digits"),
+    ({"etcd_version": "3.5"}, None, "etcd_version=3.5: must be X.Y.Z or empty"),
+    ({"etcd_install_method": "archive", "etcd_archive_src": "/a/etcd-v3.5.16-linux-amd64.tar.gz", "etcd_version": "3.4.23"},
+     None, "etcd_version=3.4.23 but the archive etcd-v3.5.16-linux-amd64.tar.gz holds etcd 3.5.16"),
+    ({"etcd_version": "3.5.1"}, None, "etcd 3.5.1 is on the known-bad list"),
+    ({"etcd_auto_compaction_mode": "sometimes"}, None, "etcd_auto_compaction_mode=sometimes"),
+    ({"etcd_health_timeout": 0}, None, "etcd_health_timeout=0: must be a positive number"),
+    ({"etcd_start_timeout": -1}, None, "etcd_start_timeout=-1"),
+    ({"etcd_data": "data/etcd"}, None, "etcd_data=data/etcd: must be an absolute path"),
+    ({"etcd_advertise_address": "https://10.0.0.1"}, None, "etcd_advertise_address=https://10.0.0.1"),
+    (None, {HOSTS[1]: {"etcd_port": 1234, "etcd_peer_port": 1234}}, "etcd_port and etcd_peer_port must differ (both 1234) (on 10.0.0.12)"),
+], ids=["init", "port", "peer-port", "equal-ports", "election-timeout", "heartbeat", "install-method",
+        "archive-no-source", "url-without-checksum", "unofficial-name", "relative-archive", "checksum-format",
+        "version-format", "version-differs-from-archive", "known-bad", "compaction", "health-timeout",
+        "start-timeout", "relative-data", "advertise-url", "per-host-ports"])
+def test_bad_parameters_are_refused_before_any_host_is_probed(params, host_params, expected):
+    plan = make(params=params, host_params=host_params)
+    assert plan["stage"] == "inputs" and refused(plan, expected), plan["refusals"]
+
+
+@pytest.mark.parametrize("seqs,expected", [
+    ({HOSTS[1]: {"etcd_seq": None}}, "missing or invalid on: 10.0.0.12"),
+    ({HOSTS[1]: {"etcd_seq": "two"}}, "missing or invalid on: 10.0.0.12"),
+    ({HOSTS[1]: {"etcd_seq": -2}}, "etcd_seq must be a non-negative integer"),
+    ({HOSTS[1]: {"etcd_seq": 1}}, "etcd_seq must be unique in the cluster: 10.0.0.11 has etcd_seq 1, 10.0.0.12 has etcd_seq 1"),
+])
+def test_bad_etcd_seq(seqs, expected):
+    assert refused(make(host_params=seqs), expected)
+
+
+def test_archive_checksum_mismatch_is_refused_under_any_tag():
+    params = {"etcd_install_method": "archive", "etcd_archive_src": "/a/etcd-v3.5.16-linux-amd64.tar.gz",
+              "etcd_archive_checksum": "a" * 64}
+    for tags in (["all"], ["etcd_install"], ["etcd_launch"]):
+        plan = make(params=params, tags=tags, controller={"archive_sha256": "b" * 64})
+        assert refused(plan, "has sha256 %s but etcd_archive_checksum=%s. Nothing was installed." % ("b" * 64, "a" * 64))
+    missing = make(params=dict(params, etcd_archive_checksum=""), controller={"archive_exists": False})
+    assert refused(missing, "no such file on the controller")
+
+
+@pytest.mark.parametrize("data", ["/", "/data", "/var/lib", "/etc", "/etc/etcd", "/usr/local", "/proc/etcd", "/srv",
+                                  "/data/etcd/../../etc", "/var/log"])
+def test_a_data_directory_that_is_not_etcd_s_own_is_refused(data):
+    assert refused(make(params={"etcd_data": data}), "etcd_data=%s" % data, "Nothing was changed")
+
+
+@pytest.mark.parametrize("data", ["/data/etcd", "/var/lib/etcd", "/srv/etcd/data", "/opt/etcd"])
+def test_usual_data_directories_are_accepted(data):
+    assert make(params={"etcd_data": data})["refusals"] == []
+
+
+@pytest.mark.parametrize("sans,accepted", [
+    (["DNS:etcd.example.com", "IP:192.0.2.7", "etcd-alias", "198.51.100.1", "IP:2001:db8::1", "*.etcd.example"],
+     ["DNS:etcd.example.com", "IP:192.0.2.7", "DNS:etcd-alias", "IP:198.51.100.1", "IP:2001:db8::1", "DNS:*.etcd.example"]),
+])
+def test_extra_sans_in_every_documented_form(sans, accepted):
+    plan = make(params={"etcd_cert_extra_sans": sans}, probes=running(3), cluster=None)
+    for san in accepted:
+        assert san in plan["hosts"][host(1)]["cert_sans"]
+    # Before the fix, "DNS:x" became "IP:DNS:x" and "IP:1.2.3.4" became "IP:IP:1.2.3.4".
+    assert not [s for s in plan["hosts"][host(1)]["cert_sans"] if s.count(":") and s.startswith(("IP:DNS", "IP:IP"))]
+
+
+@pytest.mark.parametrize("bad", ["IP:not-an-ip", "DNS:", "bad name!", "IP:10.0.0.300"])
+def test_bad_extra_sans_are_refused(bad):
+    assert refused(make(params={"etcd_cert_extra_sans": [bad]}), "etcd_cert_extra_sans", repr(bad))
+
+
+def test_cluster_group_and_tags():
+    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"]) == []
+    assert "names no inventory group" in _plan.run_problems({"etcd": ["a"], "other": []}, "nosuch", ["all"])[0]
+    assert "names no inventory group" in _plan.run_problems({"empty": []}, "empty", ["all"])[0]
+    assert "must be a simple name" in _plan.run_problems({}, "a b", ["all"])[0]
+    for tag in ("etcd_check", "etcd_env", "etcd_register", "etcd_member", "etcd_auth"):
+        problems = _plan.run_problems({"etcd": ["a"]}, "etcd", [tag])
+        assert problems and "-t %s" % tag in problems[0] and "would run nothing" in problems[0]
+    assert "no such stage" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_lanch"])[0]
+    # A role tagged by the user's own site playbook, and Ansible's own tags, are not ours to refuse.
+    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd", "database", "always"]) == []
+    assert "cannot be combined" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_clean", "etcd_install"])[0]
+
+
+def test_host_outside_the_group_and_other_cluster_name():
+    plan = make(play=HOSTS[:3] + ["10.0.0.99"])
+    assert refused(plan, "this host (10.0.0.99) is not in the group etcd_cluster=etcd")
+    plan = make(host_params={host(2): {"etcd_cluster": "other"}})
+    assert refused(plan, "10.0.0.12 is in the inventory group etcd but has etcd_cluster=other")
+
+
+def test_even_member_count_is_only_a_warning():
+    plan = make(n=2)
+    assert plan["refusals"] == [] and "has 2 members. An even count" in plan["warnings"][0]
+    assert make(n=3)["warnings"] == []
+
+
+# --- the CA directory -----------------------------------------------------------------------------------
+
+def test_pki_dir_defaults_beside_the_inventory():
+    plan = make(params={"etcd_pki_dir": ""})
+    assert plan["pki_dir"] == "/srv/pki/etcd" and plan["refusals"] == []
+
+
+@pytest.mark.parametrize("params,facts,expected", [
+    ({"etcd_pki_dir": ""}, {h: {"inventory_dir": None} for h in HOSTS}, "the inventory of 10.0.0.11, 10.0.0.12, 10.0.0.13 has no directory"),
+    ({"etcd_pki_dir": ""}, {h: {"inventory_dir": "None"} for h in HOSTS}, "has no directory"),
+    ({"etcd_pki_dir": "pki/etcd"}, None, "etcd_pki_dir=pki/etcd: must be an absolute path"),
+    ({"etcd_pki_dir": ""}, {HOSTS[2]: {"inventory_dir": "/elsewhere"}}, "resolves to different directories"),
+], ids=["host-list-inventory", "host-list-inventory-str", "relative", "two-inventories"])
+def test_a_pki_dir_that_is_not_one_absolute_path_is_refused(params, facts, expected):
+    assert refused(make(params=params, facts=facts), expected, "Nothing was changed")
+
+
+def test_a_renamed_cluster_gets_a_pki_dir_of_its_own():
+    # etcd_pki_dir defaults to pki/<etcd_cluster>: a renamed cluster looks for another CA ...
+    inp = inputs(params={"etcd_pki_dir": "", "etcd_cluster": "renamed"})
+    inp["groups"]["renamed"] = inp["groups"].pop("etcd")
+    plan = _plan.make_plan(inp, {"ca_sha256": None})
+    assert plan["pki_dir"] == "/srv/pki/renamed" and plan["refusals"] == []
+    # ... and the probes then show that the members hold another CA: refused (below).
+
+
+@pytest.mark.parametrize("controller_ca,case", [(None, "no CA"), (OTHER_CA, "another CA")])
+def test_a_run_that_would_push_another_ca_is_refused(controller_ca, case):
+    plan = make(probes=running(3), cluster=healthy(3), controller={"ca_sha256": controller_ca})
+    assert refused(plan, "etcd_pki_dir=/srv/pki/etcd", "10.0.0.11, 10.0.0.12, 10.0.0.13 hold a CA", "Nothing was changed")
+    if controller_ca is None:
+        assert refused(plan, "this run would create a new one")
+
+
+def test_a_member_outside_the_run_with_another_ca_is_refused_too():
+    probes = running(3)
+    probes[host(3)] = probe(ca=OTHER_CA)
+    plan = make(play=HOSTS[:2], probes=probes, cluster=healthy(3))
+    assert refused(plan, "10.0.0.13 holds a CA")
+
+
+def test_fresh_hosts_and_a_rebuild_accept_a_new_ca():
+    assert make(probes=dict((host(i), fresh()) for i in (1, 2, 3)), controller={"ca_sha256": None})["refusals"] == []
+    plan = make(params={"etcd_clean": True}, probes=running(3), controller={"ca_sha256": None})
+    assert plan["refusals"] == [] and plan["rebuild"]
+
+
+# === step 2 and 3: probes and the cluster ===============================================================
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_fresh_cluster(n):
+    probes = dict((host(i), fresh()) for i in range(1, n + 1))
+    plan = make(n=n, probes=probes, controller={"ca_sha256": None})
+    assert plan["refusals"] == [] and plan["stage"] == "final" and plan["read"] is None
+    cluster = ",".join("etcd-%d=%s" % (i, peer(i)) for i in range(1, n + 1))
+    for i in range(1, n + 1):
+        me = plan["hosts"][host(i)]
+        assert me["name"] == "etcd-%d" % i and me["peer_url"] == peer(i) and me["client_url"] == client(i)
+        assert me["initial_cluster"] == cluster and me["initial_cluster_state"] == "new"
+        assert me["start"] and me["start_no_block"] and me["write_permit"] and me["install"] and me["binaries"]
+        assert me["restart_reasons"] == []
+    assert plan["joiners"] == [] and plan["expected_hosts"] == HOSTS[:n]
+    assert plan["verify"]["host"] == host(1) and plan["verify"]["expect"]["tolerate_down"] == []
+    assert plan["settled"]["client_endpoints"] == ",".join(client(i) for i in range(1, n + 1))
+
+
+def test_a_converged_cluster_plans_nothing():
+    plan = make(probes=running(3))
+    assert plan["refusals"] == [] and plan["stage"] == "final" and plan["read"] is None
+    for me in plan["hosts"].values():
+        assert not (me["start"] or me["install"] or me["restart_reasons"] or me["write_permit"] or me["remove"])
+
+
+def test_names_addresses_and_urls():
+    probes = {"node-a": probe(ipv4="192.0.2.1"), "node-b": probe(ipv4="192.0.2.2")}
+    inp = inputs(n=1)
+    inp.update(play_hosts=["node-a", "node-b"], groups={"etcd": ["node-a", "node-b"]}, probes=probes,
+               host_params={"node-a": {"etcd_seq": 7}, "node-b": {"etcd_seq": 8, "etcd_advertise_address": "2001:db8::8",
+                                                                  "etcd_peer_port": 2390}},
+               host_facts={"node-a": {"inventory_dir": "/srv"}, "node-b": {"inventory_dir": "/srv"}})
+    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    a, b = plan["hosts"]["node-a"], plan["hosts"]["node-b"]
+    assert a["name"] == "etcd-7" and a["peer_url"] == "https://192.0.2.1:2380" and a["client_url"] == "https://192.0.2.1:2379"
+    assert b["peer_url"] == "https://[2001:db8::8]:2390" and b["url_host"] == "[2001:db8::8]"
+    assert "DNS:node-a" in a["cert_sans"] and "IP:192.0.2.1" in a["cert_sans"] and "IP:127.0.0.1" in a["cert_sans"]
+    no_address = dict(probes, **{"node-a": probe(ipv4=None)})
+    inp["probes"] = no_address
+    assert refused(_plan.make_plan(inp, {"ca_sha256": CA}), "No address to advertise for node-a", "etcd_advertise_address")
+
+
+# --- scale-out -------------------------------------------------------------------------------------------
+
+def test_scale_out_one_to_three_needs_the_cluster_read_first():
+    probes = {host(1): probe(), host(2): fresh(), host(3): fresh()}
+    plan = make(play=HOSTS[1:3], params={"etcd_init": "existing"}, probes=probes)
+    assert plan["stage"] == "probed" and plan["read"]["host"] == host(1) and plan["read"]["endpoints"] == [client(1)]
+
+
+def test_scale_out_one_to_three():
+    probes = {host(1): probe(), host(2): fresh(), host(3): fresh()}
+    plan = make(play=HOSTS[1:3], params={"etcd_init": "existing"}, probes=probes, cluster=healthy(1))
+    assert plan["refusals"] == []
+    joiners = plan["joiners"]
+    assert [j["host"] for j in joiners] == HOSTS[1:3]
+    assert joiners[0]["initial_cluster"] == "etcd-1=%s,etcd-2=%s" % (peer(1), peer(2))
+    assert joiners[1]["initial_cluster"] == "etcd-1=%s,etcd-2=%s,etcd-3=%s" % (peer(1), peer(2), peer(3))
+    assert joiners[1]["membership_peer_urls"] == sorted([peer(1), peer(2), peer(3)])
+    assert plan["voter_endpoints"] == [client(1)]
+    two, three = plan["hosts"][host(2)], plan["hosts"][host(3)]
+    assert two["initial_cluster_state"] == "existing" and two["initial_cluster"] == joiners[0]["initial_cluster"]
+    assert not two["start"] and two["joining"] and not plan["hosts"][host(1)]["restart_reasons"]
+    # The profile lists the voters while the new members join; the settled membership afterwards.
+    assert two["client_endpoints"] == client(1)
+    assert plan["settled"]["client_endpoints"] == ",".join([client(1), client(2), client(3)])
+    assert plan["settle"]["run_hosts"] == HOSTS[1:3] and plan["settle"]["others"] == [host(1)]
+    assert plan["expected_hosts"] == HOSTS[:3]
+
+
+def test_scale_out_three_to_five():
+    probes = dict(running(3), **{host(4): fresh(), host(5): fresh()})
+    plan = make(n=5, play=HOSTS[3:5], params={"etcd_init": "existing"}, probes=probes, cluster=healthy(3))
+    assert plan["refusals"] == [] and [j["name"] for j in plan["joiners"]] == ["etcd-4", "etcd-5"]
+    assert plan["joiners"][0]["initial_cluster"].count("=") == 4 and plan["joiners"][1]["initial_cluster"].count("=") == 5
+
+
+def test_resumed_join_after_the_learner_was_added():
+    probes = dict(running(3), **{host(4): installed_not_started()})
+    cluster = read(member(1, leader=True), member(2), member(3), member(4, learner=True, started=False))
+    plan = make(n=4, play=[host(4)], params={"etcd_init": "existing"}, probes=probes, cluster=cluster)
+    assert plan["refusals"] == []
+    (joiner,) = plan["joiners"]
+    # Added once only: the unstarted learner has no name in etcd, the plan's name is used.
+    assert joiner["initial_cluster"].count(peer(4)) == 1 and "etcd-4=%s" % peer(4) in joiner["initial_cluster"]
+    assert not joiner["started"]
+
+
+def test_resumed_join_after_the_learner_started():
+    probes = dict(running(3), **{host(4): probe()})
+    cluster = read(member(1, leader=True), member(2), member(3), member(4, learner=True))
+    plan = make(n=4, play=[host(4)], params={"etcd_init": "existing"}, probes=probes, cluster=cluster)
+    (joiner,) = plan["joiners"]
+    assert joiner["started"] and plan["hosts"][host(4)]["initial_cluster_state"] == "new"
+
+
+@pytest.mark.parametrize("cluster,expected", [
+    (read(member(1, leader=True), member(2, healthy=False), member(3)), "voting member etcd-2 is not healthy"),
+    (healthy(3) | {"leader": None}, "no leader"),
+    (read(member(1, leader=True), member(2), member(3), member(5, learner=True)),
+     "are learners outside this run; etcd allows one learner at a time"),
+    ({"failed": True, "msg": "context deadline exceeded"}, "context deadline exceeded"),
+], ids=["unhealthy-voter", "no-leader", "foreign-learner", "read-failed"])
+def test_scale_out_refusals(cluster, expected):
+    probes = dict(running(3), **{host(4): fresh()})
+    plan = make(n=5, play=[host(4)], params={"etcd_init": "existing"}, probes=dict(probes, **{host(5): fresh()}),
+                cluster=cluster)
+    assert refused(plan, expected), plan["refusals"]
+    # The message names the member, not a placeholder (the Jinja version printed a literal \1).
+    assert "\\1" not in " ".join(plan["refusals"])
+
+
+def test_scale_out_with_nothing_running():
+    probes = {host(1): probe(state="inactive"), host(2): fresh(), host(3): fresh()}
+    plan = make(play=HOSTS[1:3], params={"etcd_init": "existing"}, probes=probes)
+    assert refused(plan, "etcd_init=existing adds members to a running cluster, but no member of etcd is running")
+
+
+def test_a_host_that_would_start_a_second_cluster_is_refused():
+    probes = dict(running(3), **{host(4): fresh()})
+    plan = make(n=4, probes=probes, cluster=healthy(3))
+    assert refused(plan, "10.0.0.14 would start without data but is not a member",
+                   "./etcd.yml -l 10.0.0.14 -e etcd_init=existing")
+    # Without a readable cluster: refused all the same, since the others hold its data.
+    plan = make(n=4, probes=probes, cluster={"failed": True, "msg": "no quorum"})
+    assert refused(plan, "10.0.0.14 would start without data")
+
+
+def test_an_interrupted_bootstrap_is_not_a_stranger():
+    probes = {host(1): probe(), host(2): probe(), host(3): installed_not_started()}
+    cluster = read(member(1, leader=True), member(2), member(3, started=False))
+    plan = make(probes=probes, cluster=cluster)
+    assert plan["refusals"] == [] and plan["hosts"][host(3)]["start"] and plan["hosts"][host(3)]["write_permit"]
+
+
+# --- removal ---------------------------------------------------------------------------------------------
+
+def test_partial_removal():
+    probes = running(5)
+    plan = make(n=5, play=HOSTS[3:5], tags=["etcd_clean"], probes=probes, cluster=healthy(5))
+    assert plan["refusals"] == [] and plan["partial_removal"] and plan["removed_hosts"] == HOSTS[3:5]
+    assert [r["name"] for r in plan["removals"]] == ["etcd-4", "etcd-5"]
+    assert plan["removal_via"]["host"] == host(1)
+    assert plan["removal_via"]["endpoints"] == [client(1), client(2), client(3)]
+    assert plan["hosts"][host(4)]["wipe"] and plan["hosts"][host(4)]["stop"] and not plan["hosts"][host(1)]["wipe"]
+    assert plan["settle"]["others"] == HOSTS[:3] and plan["settled"]["client_endpoints"].count("https") == 3
+    assert plan["expected_hosts"] == HOSTS[:3]
+
+
+def test_whole_cluster_removal_needs_no_read():
+    plan = make(tags=["etcd_clean"], probes=running(3))
+    assert plan["refusals"] == [] and not plan["partial_removal"] and plan["removals"] == []
+    assert plan["read"] is None and all(plan["hosts"][h]["wipe"] for h in HOSTS[:3])
+
+
+@pytest.mark.parametrize("case,probes,cluster,expected", [
+    ("two-of-three", running(3), healthy(3), "1 of its 3 voting members would stay, fewer than a quorum (2)"),
+    # The defect: with the member that stays stopped, the removal was taken for a whole-cluster removal and
+    # both running members were wiped.
+    ("stay-stopped", dict(running(2), **{host(3): probe(state="inactive")}),
+     read(member(1, leader=True), member(2), member(3, healthy=False)), "voting member etcd-3 is not healthy"),
+    ("stay-unreachable", dict(running(2), **{host(3): UNREACHABLE}),
+     read(member(1, leader=True), member(2), member(3, healthy=False)), "voting member etcd-3 is not healthy"),
+    ("stay-stopped-unreadable", dict(running(2, state="inactive"), **{host(3): probe(state="inactive")}), None,
+     "the members that stay (10.0.0.13) hold etcd data, but the cluster could not be read"),
+], ids=lambda x: x if isinstance(x, str) else "")
+def test_a_removal_that_would_cost_the_quorum_is_refused(case, probes, cluster, expected):
+    plan = make(play=HOSTS[:2], tags=["etcd_clean"], probes=probes, cluster=cluster)
+    assert plan["partial_removal"], "a removal that leaves members behind is a partial removal"
+    assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
+
+
+def test_a_dead_member_is_removed_by_peer_url_through_the_others():
+    probes = dict(running(2), **{host(3): UNREACHABLE})
+    cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = make(play=[host(3)], tags=["etcd_purge"], probes=probes, cluster=cluster)
+    assert plan["refusals"] == [] and plan["removed_hosts"] == [host(3)]
+    assert plan["removals"] == [{"host": host(3), "name": "etcd-3", "id": "1003", "peer_urls": [peer(3)]}]
+    assert plan["removal_via"]["host"] == host(1) and client(3) not in plan["removal_via"]["endpoints"]
+    three = plan["hosts"][host(3)]
+    assert not three["stop"] and not three["wipe"] and "removed from the membership only" in " ".join(plan["warnings"])
+    # With the safeguard on, an unreachable host cannot be judged: only etcd_purge removes it.
+    guarded = make(play=[host(3)], tags=["etcd_clean"], probes=probes, cluster=cluster,
+                   host_params={host(3): {"etcd_safeguard": True}})
+    assert refused(guarded, "etcd_safeguard is true for 10.0.0.13, which cannot be reached")
+
+
+def test_replacing_a_dead_member_after_its_removal():
+    # The dead member was purged and left the inventory; a new host joins in its place.
+    probes = {host(1): probe(), host(2): probe(), host(4): fresh()}
+    inp = inputs(n=4, play=[host(4)], params={"etcd_init": "existing"}, probes=probes,
+                 cluster=read(member(1, leader=True), member(2)))
+    group = [host(1), host(2), host(4)]
+    inp["groups"]["etcd"] = group
+    inp["host_params"] = {host(1): {"etcd_seq": 1}, host(2): {"etcd_seq": 2}, host(4): {"etcd_seq": 4}}
+    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    assert plan["refusals"] == [] and [j["host"] for j in plan["joiners"]] == [host(4)]
+    assert plan["joiners"][0]["initial_cluster"] == "etcd-1=%s,etcd-2=%s,etcd-4=%s" % (peer(1), peer(2), peer(4))
+
+
+@pytest.mark.parametrize("tags,params,expected", [
+    (["etcd_clean"], {}, "refusing to remove it"),
+    (["all"], {"etcd_clean": True}, "refusing to rebuild the cluster (etcd_clean=true)"),
+])
+def test_the_safeguard_protects_a_member_on_disk_running_or_not(tags, params, expected):
+    for state in ("active", "inactive"):
+        probes = running(3, state=state)
+        plan = make(play=HOSTS[:3] if tags == ["all"] else [host(3)], tags=tags, params=params,
+                    host_params={host(3): {"etcd_safeguard": True}}, probes=probes, cluster=healthy(3))
+        assert refused(plan, "etcd_safeguard is true for 10.0.0.13, which holds etcd member etcd-3", expected)
+    purge = make(play=[host(3)], tags=["etcd_purge"], host_params={host(3): {"etcd_safeguard": True}},
+                 probes=running(3), cluster=healthy(3))
+    assert purge["refusals"] == []
+
+
+def test_rebuild_is_refused_with_a_limit():
+    assert refused(make(play=HOSTS[:2], params={"etcd_clean": True}), "etcd_clean=true rebuilds the whole cluster")
+
+
+def test_rebuild_then_plan_a_new_cluster():
+    plan = make(params={"etcd_clean": True}, probes=running(3))
+    assert plan["rebuild"] and plan["removing"] and all(plan["hosts"][h]["wipe"] for h in HOSTS[:3])
+    after = make(params={"etcd_clean": True}, probes=dict((host(i), fresh()) for i in (1, 2, 3)), rebuilt=True,
+                 controller={"ca_sha256": None})
+    assert not after["removing"] and all(after["hosts"][h]["start"] for h in HOSTS[:3])
+
+
+# --- unreachable members ---------------------------------------------------------------------------------
+
+def test_a_plain_converge_carries_on_without_an_unreachable_member():
+    probes = dict(running(2), **{host(3): UNREACHABLE})
+    plan = make(probes=probes)
+    assert plan["refusals"] == [] and plan["unreachable"] == [host(3)]
+    assert "10.0.0.13 (etcd-3) is unreachable: it is left out of this run" in " ".join(plan["warnings"])
+    assert not plan["hosts"][host(3)]["start"] and plan["verify"]["expect"]["tolerate_down"] == [peer(3)]
+    assert plan["verify"]["host"] == host(1) and client(3) not in plan["verify"]["endpoints"]
+
+
+def test_a_member_outside_the_run_that_is_down_is_tolerated():
+    probes = dict(running(2), **{host(3): probe(state="inactive")})
+    cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = make(play=HOSTS[:2], probes=probes, cluster=cluster)
+    assert plan["refusals"] == [] and plan["verify"]["expect"]["tolerate_down"] == [peer(3)]
+
+
+def test_bootstrap_with_an_unreachable_host_and_a_run_that_reaches_nobody():
+    probes = {host(1): fresh(), host(2): fresh(), host(3): UNREACHABLE}
+    assert refused(make(probes=probes, controller={"ca_sha256": None}), "Cannot bootstrap cluster etcd: 10.0.0.13 is unreachable")
+    nobody = dict((host(i), UNREACHABLE) for i in (1, 2, 3))
+    assert refused(make(probes=nobody), "No host of this run is reachable")
+
+
+def test_an_activating_member_is_taken_for_running():
+    probes = dict(running(2), **{host(3): probe(state="activating")})
+    plan = make(probes=probes)
+    three = plan["hosts"][host(3)]
+    assert three["running"] and not three["start"]
+
+
+# --- data on disk ----------------------------------------------------------------------------------------
+
+def test_lost_data_is_refused():
+    probes = dict(running(2), **{host(3): probe(data=False, state="inactive", conf=True, permit=False)})
+    assert refused(make(probes=probes), "10.0.0.13 ran as an etcd member", "holds no member data", "Nothing was changed")
+    single = make(n=1, probes={host(1): probe(data=False, state="inactive", conf=True)})
+    assert refused(single, "and a new, empty cluster")
+
+
+def test_a_changed_data_directory_is_named():
+    probes = dict(running(2), **{host(3): probe(data=False, state="inactive", conf=True,
+                                                config={"data-dir": "/data/etcd"})})
+    plan = make(probes=probes, host_params={host(3): {"etcd_data": "/srv/etcd"}})
+    assert refused(plan, "etcd_data=/srv/etcd on 10.0.0.13, but its member etcd-3 keeps its data in /data/etcd")
+
+
+def test_a_data_directory_holding_other_files_is_refused():
+    probes = dict(running(2), **{host(3): probe(data=False, state="inactive", conf=False, entries=["pg_wal", "lost+found"])})
+    assert refused(make(probes=probes, cluster=healthy(2)), "etcd_data=/data/etcd on 10.0.0.13 holds files that are not etcd data (pg_wal)")
+    # A fresh file system (lost+found only) is fine.
+    probes[host(3)] = probe(data=False, state="inactive", conf=False, entries=["lost+found"], ca=None, unit=False)
+    assert not refused(make(n=3, probes=probes, controller={"ca_sha256": CA}), "holds files")
+
+
+# --- a member's identity ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host_params,config,expected", [
+    ({"etcd_peer_port": 2480}, {"initial-advertise-peer-urls": peer(3)}, "would move member etcd-3 from peer URL %s" % peer(3)),
+    ({"etcd_advertise_address": "10.0.0.99"}, {"initial-advertise-peer-urls": peer(3)}, "etcd_peer_port/etcd_advertise_address of 10.0.0.13"),
+    ({"etcd_port": 2479}, {"advertise-client-urls": client(3)}, "etcd_port/etcd_advertise_address of 10.0.0.13"),
+    ({"etcd_seq": 9}, {"name": "etcd-3"}, "etcd_seq of 10.0.0.13 would rename its member etcd-3 to etcd-9"),
+])
+def test_changing_a_running_member_s_address_or_name_is_refused(host_params, config, expected):
+    probes = dict(running(2), **{host(3): probe(config=config)})
+    plan = make(probes=probes, host_params={host(3): host_params})
+    assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
+
+
+def test_an_address_change_is_also_caught_in_the_membership():
+    probes = running(3)
+    cluster = read(member(1, leader=True), member(2), member(3))
+    cluster["members"][2]["peer_urls"] = ["https://10.0.0.99:2380"]
+    plan = make(play=HOSTS[:2], probes=probes, cluster=cluster)
+    assert refused(plan, "Member etcd-3 of cluster etcd has peer URL https://10.0.0.99:2380 in etcd")
+
+
+# --- versions and upgrades ---------------------------------------------------------------------------------
+
+ARCHIVE = "/srv/etcd-v%s-linux-amd64.tar.gz"
+
+
+def upgrade_plan(target, current="3.4.23", auth=False, cluster=True, **kwargs):
+    probes = running(3, version=current)
+    return make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % target}, probes=probes,
+                cluster=(read(*[member(i, leader=(i == 2), version=current) for i in (1, 2, 3)], auth=auth)
+                         if cluster else None), **kwargs)
+
+
+def test_upgrade_is_planned_with_a_snapshot_on_the_leader():
+    first = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"},
+                 probes=running(3, version="3.4.23"))
+    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    plan = upgrade_plan("3.5.16")
+    assert plan["refusals"] == []
+    up = plan["upgrade"]
+    assert up["hosts"] == HOSTS[:3] and up["target"] == "3.5.16" and up["snapshot_host"] == host(2)
+    assert up["snapshot_endpoint"] == client(2) and up["snapshot_file"] == "/var/backups/etcd/etcd-before-3.5.16.db"
+    assert all(plan["hosts"][h]["binaries"] for h in HOSTS[:3])
+    # After the run every member of the run must run the target.
+    assert plan["verify"]["expect"]["version"] == "3.5.16"
+    assert plan["verify"]["expect"]["version_members"] == ["etcd-1", "etcd-2", "etcd-3"]
+    assert plan["restart"]["order"] == [host(1), host(3), host(2)]
+
+
+@pytest.mark.parametrize("target,current,auth,expected", [
+    ("3.5.16", "3.4.23", True, "RBAC authentication is enabled"),
+    ("3.5.16", "3.4.23", None, "could not tell whether RBAC authentication is enabled"),
+    ("3.6.0", "3.4.23", False, "etcd 3.6.0 would skip a minor version"),
+    ("3.4.23", "3.5.16", False, "would downgrade the members running 3.5.16 to minor version 3.4"),
+    ("3.6.0", "3.5.16", False, "needs every 3.5 member on 3.5.26 or later first"),
+    ("4.0.0", "3.5.16", False, "another major version"),
+    ("3.5.1", "3.4.23", False, "etcd 3.5.1 is on the known-bad list"),
+])
+def test_unsafe_version_changes_are_refused(target, current, auth, expected):
+    plan = upgrade_plan(target, current=current, auth=auth)
+    assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
+
+
+def test_patch_changes_and_the_same_version_are_allowed():
+    assert upgrade_plan("3.5.16", current="3.5.12")["refusals"] == []
+    same = upgrade_plan("3.5.16", current="3.5.16")
+    assert same["refusals"] == [] and same["upgrade"] is None
+
+
+def test_upgrade_refused_when_nothing_runs_or_the_cluster_is_unhealthy():
+    probes = running(3, version="3.4.23", state="inactive")
+    plan = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"}, probes=probes)
+    assert refused(plan, "no member is running, so no snapshot can be taken first", "3.4.23")
+    sick = read(member(1, leader=True, version="3.4.23"), member(2, version="3.4.23", healthy=False),
+                member(3, version="3.4.23"))
+    plan = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"},
+                probes=running(3, version="3.4.23"), cluster=sick)
+    assert refused(plan, "the cluster is not healthy (voting member etcd-2 is not healthy)")
+
+
+def test_a_member_still_on_the_old_version_is_restarted():
+    # The defect: binaries replaced, but one member still ran the old etcd and a re-run changed nothing.
+    cluster = read(member(1, leader=True), member(2), member(3, version="3.4.23"))
+    plan = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"},
+                probes=running(3), cluster=cluster, play=HOSTS[:3])
+    assert plan["hosts"][host(3)]["restart_reasons"] == ["runs etcd 3.4.23, etcd 3.5.16 is installed"]
+    problems = _plan.cluster_problems(cluster, plan["verify"]["expect"])
+    assert "member etcd-3 runs etcd 3.4.23, not 3.5.16" in problems
+
+
+# --- restarts --------------------------------------------------------------------------------------------
+
+def test_restart_on_request_followers_first_leader_last_and_its_successor():
+    cluster = read(member(1, applied=90), member(2, leader=True, applied=100), member(3, applied=99))
+    plan = make(tags=["etcd_launch"], probes=running(3), cluster=cluster)
+    assert all(plan["hosts"][h]["restart_reasons"] == ["restart requested (-t etcd_launch)"] for h in HOSTS[:3])
+    assert plan["restart"]["order"] == [host(1), host(3), host(2)] and plan["restart"]["leader_host"] == host(2)
+    assert plan["restart"]["successor"] == "etcd-3"
+    # The same rule orders the queue at restart time, with the leader of a fresh read.
+    fresh_read = read(member(1, leader=True), member(2), member(3))
+    assert _plan.restart_order([host(3), host(1)], plan, fresh_read) == [host(3), host(1)]
+    assert _plan.restart_order(HOSTS[:3], plan, fresh_read) == [host(2), host(3), host(1)]
+
+
+def test_restart_order_without_a_leader_keeps_the_inventory_order():
+    cluster = read(member(1), member(2), member(3), leader=False)
+    plan = make(play=HOSTS[:3], probes=running(3, stale=["binary replaced"]), cluster=cluster)
+    assert plan["restart"]["order"] == HOSTS[:3] and plan["restart"]["leader_host"] is None
+
+
+def test_a_stale_member_gets_a_reason():
+    probes = dict(running(2), **{host(3): probe(stale=["/etc/etcd/etcd.conf modified after start"])})
+    plan = make(probes=probes, cluster=healthy(3))
+    assert plan["hosts"][host(3)]["restart_reasons"] == [
+        "running process older than its files: /etc/etcd/etcd.conf modified after start"]
+    assert plan["hosts"][host(1)]["restart_reasons"] == []
+
+
+def test_a_requested_restart_of_a_cluster_that_cannot_spare_a_member_is_refused():
+    cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = make(play=HOSTS[:2], tags=["etcd_launch"], probes=dict(running(2), **{host(3): probe(state="inactive")}),
+                cluster=cluster)
+    assert refused(plan, "Refusing to restart 10.0.0.11, 10.0.0.12", "restarting one would leave fewer than a quorum")
+    five = read(*[member(i, leader=(i == 1), healthy=(i != 5)) for i in range(1, 6)])
+    ok = make(n=5, play=HOSTS[:4], tags=["etcd_launch"], probes=dict(running(4), **{host(5): probe(state="inactive")}),
+              cluster=five)
+    assert ok["refusals"] == []
+
+
+# === judging a cluster read ===============================================================================
+
+EXPECT3 = {"members": [{"name": "etcd-%d" % i, "peer_url": peer(i)} for i in (1, 2, 3)]}
+
+
+@pytest.mark.parametrize("case,cluster,expect,problem", [
+    ("healthy", healthy(3), EXPECT3, None),
+    ("member-down", read(member(1, leader=True), member(2), member(3, healthy=False)), EXPECT3, "member etcd-3 is not healthy"),
+    ("down-tolerated", read(member(1, leader=True), member(2), member(3, healthy=False)),
+     dict(EXPECT3, tolerate_down=[peer(3)]), None),
+    ("no-margin", read(member(1, leader=True), member(2), member(3, healthy=False)),
+     dict(EXPECT3, tolerate_down=[peer(3)], margin=1), "restarting one would leave fewer than a quorum (2)"),
+    ("quorum-lost", read(member(1, leader=True), member(2, healthy=False), member(3, healthy=False)),
+     dict(EXPECT3, tolerate_down=[peer(2), peer(3)]), "1 of 3 voting members are healthy, fewer than a quorum (2)"),
+    ("learner", read(member(1, leader=True), member(2), member(3, learner=True)), EXPECT3, "member etcd-3 is still a learner"),
+    ("missing", healthy(2), EXPECT3, "member etcd-3 (%s) is missing from the membership" % peer(3)),
+    ("stranger", healthy(3), {"members": EXPECT3["members"][:2]}, "member etcd-3 (%s) is not in the inventory's membership" % peer(3)),
+    ("unstarted", read(member(1, leader=True), member(2), member(3, started=False)), EXPECT3, "was added but has not started"),
+    ("no-leader", read(member(1), member(2), member(3), leader=False), EXPECT3, "do not agree on one leader"),
+    ("alarm", read(member(1, leader=True), member(2), member(3), alarms=[{"member_id": "1001", "alarm": "NOSPACE"}]),
+     EXPECT3, "alarm NOSPACE is active on member 1001"),
+    ("version", read(member(1, leader=True), member(2), member(3, version="3.4.23")),
+     dict(EXPECT3, version="3.5.16", version_members=["etcd-3"]), "member etcd-3 runs etcd 3.4.23, not 3.5.16"),
+    ("version-outside-run", read(member(1, leader=True), member(2), member(3, version="3.4.23")),
+     dict(EXPECT3, version="3.5.16", version_members=["etcd-1"]), None),
+    ("caught-up", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 100}), None),
+    ("behind", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 101}), "etcd-2 has not applied raft index 101 yet"),
+    ("read-failed", {"failed": True, "msg": "connection refused"}, EXPECT3, "could not be read: connection refused"),
+], ids=lambda x: x if isinstance(x, str) else "")
+def test_cluster_problems(case, cluster, expect, problem):
+    problems = _plan.cluster_problems(cluster, expect)
+    if problem is None:
+        assert problems == []
+    else:
+        assert [p for p in problems if problem in p], problems
+
+
+# === the shared membership rules =========================================================================
+
+def test_quorum():
+    assert [quorum(n) for n in range(1, 8)] == [1, 2, 2, 3, 3, 4, 4]
+
+
+def test_successor_is_the_healthy_voter_that_applied_the_most():
+    members = [member(1, leader=True, applied=100), member(2, applied=98), member(3, applied=99),
+               member(4, learner=True, applied=100), member(5, healthy=False)]
+    assert successor(members, members[0]["id"])["name"] == "etcd-3"
+    tie = [member(1, leader=True), member(3, applied=5), member(2, applied=5)]
+    assert successor(tie, tie[0]["id"])["name"] == "etcd-2"
+    assert successor([member(1, leader=True)], "1001") is None
+
+
+def test_initial_cluster_names_unstarted_members_from_the_plan():
+    members = [member(1), member(4, learner=True, started=False)]
+    assert initial_cluster(members, {peer(4): "etcd-4"}) == "etcd-1=%s,etcd-4=%s" % (peer(1), peer(4))
+
+
+def test_stages_from_tags():
+    assert _plan.stages_run(["all"]) == {"dir": True, "cert": True, "conf": True}
+    assert _plan.stages_run(["etcd_cert"]) == {"dir": False, "cert": True, "conf": False}
+    assert _plan.stages_run(["etcd_config"]) == {"dir": False, "cert": True, "conf": True}
+    assert _plan.stages_run(["all"], ["etcd_cert"]) == {"dir": True, "cert": False, "conf": True}
