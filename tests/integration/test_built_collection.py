@@ -30,7 +30,11 @@ def test_built_collection_playbook_and_tags(tmp_path):
                 "etcd_clean", "etcd_purge"):
         assert tag in tags
     # ansible-doc renders the modules that talk to etcd, with the shared connection options.
-    for module, option in (("etcd_member", "promote"), ("etcd_cluster_info", "endpoints")):
+    for module, option in (("etcd_member", "promote"), ("etcd_cluster_info", "endpoints"), ("etcd_leader", "follower"),
+                           ("etcd_snapshot", "etcdutl_path")):
         doc = subprocess.run(["ansible-doc", "dcs.etcd." + module], check=True, capture_output=True, text=True,
                              cwd=tmp_path, env=env).stdout
         assert option in doc and "etcdctl_path" in doc and "ETCDCTL_ENDPOINTS" in doc
+    plan = subprocess.run(["ansible-doc", "dcs.etcd.etcd_plan"], check=True, capture_output=True, text=True,
+                          cwd=tmp_path, env=env).stdout
+    assert "refusals" in plan and "probe_var" in plan
