@@ -105,9 +105,12 @@ class ActionModule(ActionBase):
             for host in play_hosts:
                 if probe_var in hostvars[host]:
                     probes[host] = plain(hostvars[host][probe_var])
-            for item in (plain(task_vars.get(others_var)) or {}).get("results") or []:
-                if isinstance(item, dict) and item.get("item") is not None and not item.get("skipped"):
-                    probes[item["item"]] = item
+            # Registered on the one host that probed the others (the others' registrations are skipped).
+            for host in play_hosts:
+                registered = plain(hostvars[host][others_var]) if others_var in hostvars[host] else {}
+                for item in registered.get("results") or []:
+                    if isinstance(item, dict) and item.get("item") is not None and not item.get("skipped"):
+                        probes[item["item"]] = item
         read = None
         if args["read_var"] and args["read_var"] in task_vars:
             read = plain(task_vars[args["read_var"]])

@@ -333,12 +333,13 @@ def cluster_problems(read, expect):
     healthy = [m for m in voters if m.get("started") and m.get("healthy") and m.get("status")]
     margin = int(expect.get("margin") or 0)
     if voters and len(healthy) - margin < quorum(len(voters)):
+        down = ", ".join(m.get("name") or m["id"] for m in voters if m not in healthy)
         if margin:
-            problems.append("%d of %d voting members are healthy: restarting one would leave fewer than a quorum (%d)"
-                            % (len(healthy), len(voters), quorum(len(voters))))
+            problems.append("%d of %d voting members are healthy (not: %s): restarting one would leave fewer than a "
+                            "quorum (%d)" % (len(healthy), len(voters), down or "none", quorum(len(voters))))
         else:
-            problems.append("%d of %d voting members are healthy, fewer than a quorum (%d)"
-                            % (len(healthy), len(voters), quorum(len(voters))))
+            problems.append("%d of %d voting members are healthy (not: %s), fewer than a quorum (%d)"
+                            % (len(healthy), len(voters), down or "none", quorum(len(voters))))
     version = expect.get("version")
     if version:
         wanted = set(expect.get("version_members") or [m.get("name") for m in members])
@@ -778,11 +779,17 @@ class Planner(object):
         purging = "etcd_purge" in self.run_tags
         plan.update(removing=removing, rebuild=rebuild, purging=purging, rebuilt=self.rebuilt)
         unreachable = [h for h in self.order if self.probe_of(h) is not None and not self.reachable(h)]
-        plan["unreachable"] = unreachable
+        # Not "unreachable": Ansible would take a result with that key for an unreachable host.
+        plan["unreachable_hosts"] = unreachable
         read_ok = bool(self.read) and not self.read.get("failed") and "members" in self.read
         members = list(self.read.get("members") or []) if read_ok else []
         self.members = members
 
+        # A probe that failed (not one that could not reach its host) says nothing we may carry on without.
+        for host in self.order:
+            probe = self.probe_of(host)
+            if probe is not None and probe.get("failed") and not probe.get("unreachable"):
+                self.refuse("Probing %s failed: %s. Nothing was changed." % (host, probe.get("msg") or "no message"))
         # Addresses: a member must have one (the probe found its default IPv4, or the inventory names it).
         for host in self.order:
             info = hosts[host]
@@ -882,6 +889,10 @@ class Planner(object):
                         "bootstrap; fix the connection, or take the host out of the group. Nothing was changed."
                         % (self.cluster, names([h for h in unreachable if h in self.play]),
                            "is" if len([h for h in unreachable if h in self.play]) == 1 else "are"))
+        if plan["rebuild"] and [h for h in unreachable if h in self.play]:
+            self.refuse("Cannot rebuild cluster %s (etcd_clean=true): %s cannot be reached, so it could be neither "
+                        "wiped nor part of the new cluster. Nothing was changed."
+                        % (self.cluster, names([h for h in unreachable if h in self.play])))
         if not removing and self.play and all(h in unreachable for h in self.play):
             self.refuse("No host of this run is reachable (%s). Nothing was changed." % names(self.play))
         for host in unreachable:

@@ -311,6 +311,13 @@ def test_fresh_cluster(n):
     assert plan["settled"]["client_endpoints"] == ",".join(client(i) for i in range(1, n + 1))
 
 
+def test_the_plan_uses_no_key_ansible_reserves_in_a_task_result():
+    # A plan with an "unreachable" (or "failed", "skipped") key would make Ansible take the plan task's host
+    # for unreachable (or failed, skipped).
+    plan = make(probes=dict(running(2), **{host(3): UNREACHABLE}), cluster=healthy(3))
+    assert not set(plan) & {"unreachable", "failed", "skipped", "changed", "results", "msg", "rc"}
+
+
 def test_a_converged_cluster_plans_nothing():
     plan = make(probes=running(3))
     assert plan["refusals"] == [] and plan["stage"] == "final" and plan["read"] is None
@@ -508,6 +515,12 @@ def test_the_safeguard_protects_a_member_on_disk_running_or_not(tags, params, ex
     assert purge["refusals"] == []
 
 
+def test_rebuild_is_refused_when_a_member_cannot_be_reached():
+    # Otherwise the reachable members would be wiped, and the new cluster then refused without the other.
+    probes = dict(running(2), **{host(3): UNREACHABLE})
+    assert refused(make(params={"etcd_clean": True}, probes=probes), "Cannot rebuild cluster etcd (etcd_clean=true): 10.0.0.13")
+
+
 def test_rebuild_is_refused_with_a_limit():
     assert refused(make(play=HOSTS[:2], params={"etcd_clean": True}), "etcd_clean=true rebuilds the whole cluster")
 
@@ -525,7 +538,7 @@ def test_rebuild_then_plan_a_new_cluster():
 def test_a_plain_converge_carries_on_without_an_unreachable_member():
     probes = dict(running(2), **{host(3): UNREACHABLE})
     plan = make(probes=probes)
-    assert plan["refusals"] == [] and plan["unreachable"] == [host(3)]
+    assert plan["refusals"] == [] and plan["unreachable_hosts"] == [host(3)]
     assert "10.0.0.13 (etcd-3) is unreachable: it is left out of this run" in " ".join(plan["warnings"])
     assert not plan["hosts"][host(3)]["start"] and plan["verify"]["expect"]["tolerate_down"] == [peer(3)]
     assert plan["verify"]["host"] == host(1) and client(3) not in plan["verify"]["endpoints"]
@@ -536,6 +549,11 @@ def test_a_member_outside_the_run_that_is_down_is_tolerated():
     cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = make(play=HOSTS[:2], probes=probes, cluster=cluster)
     assert plan["refusals"] == [] and plan["verify"]["expect"]["tolerate_down"] == [peer(3)]
+
+
+def test_a_probe_that_failed_is_refused():
+    probes = dict(running(2), **{host(3): {"failed": True, "msg": "python3 not found"}})
+    assert refused(make(probes=probes), "Probing 10.0.0.13 failed: python3 not found")
 
 
 def test_bootstrap_with_an_unreachable_host_and_a_run_that_reaches_nobody():
@@ -699,7 +717,8 @@ def test_a_requested_restart_of_a_cluster_that_cannot_spare_a_member_is_refused(
     cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = make(play=HOSTS[:2], tags=["etcd_launch"], probes=dict(running(2), **{host(3): probe(state="inactive")}),
                 cluster=cluster)
-    assert refused(plan, "Refusing to restart 10.0.0.11, 10.0.0.12", "restarting one would leave fewer than a quorum")
+    assert refused(plan, "Refusing to restart 10.0.0.11, 10.0.0.12", "(not: etcd-3): restarting one would leave fewer "
+                   "than a quorum", "is not healthy")
     five = read(*[member(i, leader=(i == 1), healthy=(i != 5)) for i in range(1, 6)])
     ok = make(n=5, play=HOSTS[:4], tags=["etcd_launch"], probes=dict(running(4), **{host(5): probe(state="inactive")}),
               cluster=five)
@@ -719,7 +738,8 @@ EXPECT3 = {"members": [{"name": "etcd-%d" % i, "peer_url": peer(i)} for i in (1,
     ("no-margin", read(member(1, leader=True), member(2), member(3, healthy=False)),
      dict(EXPECT3, tolerate_down=[peer(3)], margin=1), "restarting one would leave fewer than a quorum (2)"),
     ("quorum-lost", read(member(1, leader=True), member(2, healthy=False), member(3, healthy=False)),
-     dict(EXPECT3, tolerate_down=[peer(2), peer(3)]), "1 of 3 voting members are healthy, fewer than a quorum (2)"),
+     dict(EXPECT3, tolerate_down=[peer(2), peer(3)]),
+     "1 of 3 voting members are healthy (not: etcd-2, etcd-3), fewer than a quorum (2)"),
     ("learner", read(member(1, leader=True), member(2), member(3, learner=True)), EXPECT3, "member etcd-3 is still a learner"),
     ("missing", healthy(2), EXPECT3, "member etcd-3 (%s) is missing from the membership" % peer(3)),
     ("stranger", healthy(3), {"members": EXPECT3["members"][:2]}, "member etcd-3 (%s) is not in the inventory's membership" % peer(3)),
