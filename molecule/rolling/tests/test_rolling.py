@@ -4,14 +4,17 @@ In order: a requested rolling restart (-t etcd_launch); a config change during w
 is killed with SIGKILL; the refusal to restart a cluster that is not healthy; the benchmark of our
 rolling restart against a naive restart of every member at once; and a member left running old files,
 restarted by the next plain run. After each: no acknowledged write is
-missing on any member, and a plain re-run changes and restarts nothing."""
+missing on any member, and a plain re-run changes and restarts nothing. Then what the plan refuses or must
+not miss: a member's port changed in place, a CA directory that is not the members', a member that is still
+starting when the run probes it, extra certificate names in their documented forms."""
 import pathlib
 import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-from ops import (archive, changes, inventory, leader, pids, playbook, record, run_under_load, ssh,  # noqa: E402
+from cryptography import x509  # noqa: E402
+from ops import (PKI, archive, changes, inventory, leader, pids, playbook, record, run_under_load, ssh,  # noqa: E402
                  ssh_background, started_at)
 
 HOSTS = ["10.89.76.1%d" % i for i in (1, 2, 3)]
@@ -131,3 +134,68 @@ def test_05_a_member_left_on_old_files_is_restarted_by_the_next_run():
     assert_nothing_lost(report)
     record("plain run restarting one stale member", report)
     assert_rerun_changes_nothing(*args)
+
+
+# --- Changes the plan refuses, and members it must not miss (issue 9's defects, end to end) ---------------
+
+ARGS = ["-e", "etcd_heartbeat_interval=150", "-e", "etcd_election_timeout=1500"]
+
+
+def test_06_moving_a_running_member_to_another_port_is_refused():
+    # Written silently, the new peer port would have cut each member off at its next restart.
+    before = pids(HOSTS)
+    config = ssh(HOSTS[0], "md5sum /etc/etcd/etcd.conf")
+    out = playbook(INV, *ARGS, "-e", "etcd_peer_port=2480", fail=True)
+    assert "etcd_peer_port/etcd_advertise_address of 10.89.76.11 would move member etcd-1 from peer URL" in out
+    assert "Nothing was changed" in out and changes(out) == 0
+    assert pids(HOSTS) == before and ssh(HOSTS[0], "md5sum /etc/etcd/etcd.conf") == config
+
+
+def test_07_a_run_with_another_ca_directory_is_refused(tmp_path):
+    # A fresh checkout without the PKI, a renamed cluster, or an inventory moved elsewhere: the run would have
+    # made a new CA and pushed it to every member.
+    other = tmp_path / "pki"
+    inv = inventory(HOSTS, name="other-ca", etcd_archive_src=str(archive("3.5.16")), etcd_pki_dir=str(other))
+    before = pids(HOSTS)
+    out = playbook(inv, *ARGS, fail=True)
+    assert "etcd_pki_dir=%s: there is no CA there yet" % other in out and "hold a CA" in out
+    assert "Nothing was changed" in out and changes(out) == 0
+    assert pids(HOSTS) == before and not other.exists()
+    assert changes(playbook(INV, *ARGS)) == 0
+
+
+def test_08_a_member_that_is_starting_when_the_run_probes_it_is_restarted_in_turn():
+    # etcd-2's unit stays "activating" for 15 s after etcd started (a slow start-post step, once), and its
+    # config is newer than its process. Before the plan, only "active" members were looked at: this one was
+    # neither restarted nor reported, and the run ended with rc=0.
+    ssh(HOSTS[1], "mkdir -p /etc/systemd/system/etcd.service.d && printf '[Service]\\nExecStartPost=/bin/sh -c "
+                  "\"if rm /run/slow-start 2>/dev/null; then sleep 15; fi\"\\n' "
+                  "> /etc/systemd/system/etcd.service.d/slow.conf && systemctl daemon-reload && touch /run/slow-start "
+                  "&& systemctl restart --no-block etcd")
+    try:
+        deadline = time.monotonic() + 20
+        while ssh(HOSTS[1], "systemctl is-active etcd", check=False).strip() != "activating":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        ssh(HOSTS[1], "touch /etc/etcd/etcd.conf")
+        before = pids(HOSTS)
+        playbook(INV, *ARGS)
+        after = pids(HOSTS)
+        assert after[HOSTS[1]] != before[HOSTS[1]]
+        assert {h: after[h] for h in (HOSTS[0], HOSTS[2])} == {h: before[h] for h in (HOSTS[0], HOSTS[2])}
+        started = int(ssh(HOSTS[1], 'date -d "$(systemctl show -p ExecMainStartTimestamp --value etcd)" +%s').strip())
+        assert started >= int(ssh(HOSTS[1], "stat -c %Y /etc/etcd/etcd.conf").strip())
+    finally:
+        ssh(HOSTS[1], "rm -rf /etc/systemd/system/etcd.service.d && systemctl daemon-reload")
+    assert_rerun_changes_nothing(*ARGS)
+
+
+def test_09_extra_sans_in_their_documented_forms():
+    # DNS:name and IP:address were turned into IP:DNS:name and IP:IP:address, which the CA refused.
+    sans = ["-e", '{"etcd_cert_extra_sans": ["DNS:etcd.example.com", "IP:192.0.2.7", "etcd-alias"]}']
+    playbook(INV, *ARGS, *sans)
+    cert = x509.load_pem_x509_certificate((PKI / "members" / (HOSTS[0] + ".crt")).read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"etcd.example.com", "etcd-alias"} <= set(names.get_values_for_type(x509.DNSName))
+    assert "192.0.2.7" in {str(a) for a in names.get_values_for_type(x509.IPAddress)}
+    assert_rerun_changes_nothing(*ARGS, *sans)

@@ -3,7 +3,9 @@
 The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
 shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, resume two interrupted scale-outs (learner added
 but not started; started but not promoted), then the safeguard on a running and on a stopped member,
-etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard). After every step: the
+etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard); then, on three members, the
+refused removal of the two running members while the third is stopped, a plain run with a member host down,
+its purge from the membership, and a new host in its place. After every step: the
 membership equals the inventory, no learner is left, every key written so far is read back from every
 member with the etcd3 client, a plain re-run reports changed=0, and the members that stayed were not
 restarted."""
@@ -11,6 +13,7 @@ import hashlib
 import json
 import pathlib
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
@@ -176,3 +179,77 @@ def test_12_rebuild_bootstraps_a_new_empty_cluster():
     write_key(HOSTS[2], "rebuilt")
     check_cluster(4)
     assert changes(playbook(4)) == 0
+
+
+# --- The member that stays is down; a dead member is replaced (issue 9's defects, end to end) -------------
+
+TESTBED = [sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py")]
+
+
+def custom_inventory(hosts, seqs):
+    """An inventory of these hosts with these etcd_seq values (ops.inventory numbers them 1..n)."""
+    path = ops.inventory(hosts, etcd_archive_src=str(ARCHIVE), etcd_archive_checksum=SHA)
+    data = json.loads(path.read_text())
+    data["all"]["children"]["etcd"]["hosts"] = {h: {"etcd_seq": s} for h, s in zip(hosts, seqs)}
+    path = path.with_name("operator-inventory-%s.json" % "-".join(str(s) for s in seqs))
+    path.write_text(json.dumps(data))
+    return path
+
+
+def members_of(host):
+    return {m.get("name", ""): m["peerURLs"][0] for m in json.loads(etcdctl(host, "member list -w json"))["members"]}
+
+
+def test_13_shrink_to_three_again():
+    playbook(4, "-l", HOSTS[3], "-t", "etcd_clean")
+    check_cluster(3)
+
+
+def test_14_removing_the_running_members_while_the_one_that_stays_is_stopped_is_refused():
+    # Before the plan, the two running members were taken for the whole cluster: both were wiped, and the
+    # stopped member was left alone with the cluster's last copy of the data.
+    ssh(HOSTS[2], "systemctl stop etcd")
+    try:
+        before = pids(HOSTS[:2])
+        out = playbook(3, "-l", ",".join(HOSTS[:2]), "-t", "etcd_clean", fail=True)
+        assert "Refusing to remove 10.89.74.11, 10.89.74.12" in out and "voting member etcd-3 is not healthy" in out
+        assert "Nothing was changed" in out and changes(out) == 0
+        assert pids(HOSTS[:2]) == before
+        for host in HOSTS[:3]:
+            assert "wal" in ssh(host, "ls /data/etcd/member")
+        # A refusal names the member (the Jinja planning printed a literal \1 there).
+        out = playbook(4, "-l", HOSTS[3], "-e", "etcd_init=existing", fail=True)
+        assert "Refusing to add 10.89.74.14 to cluster etcd: it is not healthy (voting member etcd-3 is not healthy)" in out
+    finally:
+        ssh(HOSTS[2], "systemctl start etcd")
+    check_cluster(3)
+
+
+def test_15_a_plain_run_carries_on_while_a_member_host_is_down():
+    subprocess.run(TESTBED + ["stop", "scale", "3"], check=True)
+    before = pids(HOSTS[:2])
+    out = playbook(3)
+    # Ansible wraps warnings at the terminal's width.
+    assert "10.89.74.13 (etcd-3) is unreachable: it is left out of this run" in " ".join(out.split())
+    assert changes(out) == 0 and pids(HOSTS[:2]) == before
+
+
+def test_16_the_dead_member_is_purged_from_the_membership():
+    out = playbook(3, "-l", HOSTS[2], "-t", "etcd_purge")
+    assert "removed from the membership only" in " ".join(out.split())
+    assert members_of(HOSTS[0]) == {"etcd-1": "https://%s:2380" % HOSTS[0], "etcd-2": "https://%s:2380" % HOSTS[1]}
+    inv = custom_inventory(HOSTS[:2], [1, 2])
+    assert changes(ops.playbook(inv)) == 0
+
+
+def test_17_a_new_host_replaces_the_dead_member():
+    inv = custom_inventory([HOSTS[0], HOSTS[1], HOSTS[4]], [1, 2, 3])
+    ops.playbook(inv, "-l", HOSTS[4], "-e", "etcd_init=existing")
+    assert members_of(HOSTS[0]) == {"etcd-%d" % (i + 1): "https://%s:2380" % h
+                                    for i, h in enumerate([HOSTS[0], HOSTS[1], HOSTS[4]])}
+    write_key(HOSTS[4], "replaced")
+    for host in (HOSTS[0], HOSTS[1], HOSTS[4]):
+        with client(host) as c:
+            for key, value in WRITTEN.items():
+                assert c.get(key)[0].decode() == value
+    assert changes(ops.playbook(inv)) == 0
