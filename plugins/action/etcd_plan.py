@@ -11,7 +11,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256
+from ansible_collections.dcs.etcd.plugins.module_utils._files import delivered_sha256, file_sha256
 from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
     ARGUMENT_SPEC,
     HOST_PARAMS,
@@ -66,7 +66,8 @@ class ActionModule(ActionBase):
         if needed.get("archive_path"):
             controller["archive_path"] = os.path.expanduser(needed["archive_path"])
         if needed.get("pki_dir"):
-            controller["ca_sha256"] = file_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
+            # Compared with the CA the members hold: hashed as they received it.
+            controller["ca_sha256"] = delivered_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
         plan = make_plan(inputs, controller)
         result.update(plan)
         result["changed"] = False

@@ -27,6 +27,15 @@ def content_sha256(content):
     return hashlib.sha256(normalize(content)).hexdigest()
 
 
+def delivered_sha256(path):
+    """SHA-256 of a controller file as a member receives it (read with the file lookup, which strips trailing
+    whitespace, then written by etcd_files, which ends it with one newline), or None when it is not a file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        return content_sha256(handle.read().rstrip())
+
+
 def file_sha256(path):
     """Hex SHA-256 of a regular file's content, or None when path is not a regular file."""
     if not os.path.isfile(path):

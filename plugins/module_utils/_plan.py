@@ -234,15 +234,16 @@ def run_problems(groups, cluster, run_tags, skip_tags=()):
         problems.append("etcd_cluster=%s names no inventory group with hosts (groups: %s). Add the members to a "
                         "group of that name, or set etcd_cluster to the group's name. Nothing was changed."
                         % (cluster, names(sorted(g for g in groups if g not in ("all", "ungrouped"))) or "none"))
-    for tag in list(run_tags or []) + list(skip_tags or []):
-        if tag in STAGE_TAGS or tag in ANSIBLE_TAGS or not str(tag).startswith("etcd_"):
-            continue
-        hint = NOT_HERE_TAGS.get(tag)
-        if hint:
-            problems.append("-t %s: %s, so this tag would run nothing. Nothing was changed." % (tag, hint))
-        else:
-            problems.append("-t %s: no such stage. The stages (tags) are %s. Nothing was changed."
-                            % (tag, ", ".join(STAGE_TAGS)))
+    for option, tags in (("-t", run_tags), ("--skip-tags", skip_tags)):
+        for tag in tags or []:
+            if tag in STAGE_TAGS or tag in ANSIBLE_TAGS or not str(tag).startswith("etcd_"):
+                continue
+            hint = NOT_HERE_TAGS.get(tag)
+            if hint and option == "-t":
+                problems.append("-t %s: %s, so this tag would run nothing. Nothing was changed." % (tag, hint))
+            elif not hint:
+                problems.append("%s %s: no such stage. The stages (tags) are %s. Nothing was changed."
+                                % (option, tag, ", ".join(STAGE_TAGS)))
     selected = [t for t in run_tags or [] if t in STAGE_TAGS]
     if [t for t in selected if t in REMOVAL_TAGS] and [t for t in selected if t not in REMOVAL_TAGS]:
         problems.append("-t %s: etcd_clean and etcd_purge remove members and cannot be combined with the other "
@@ -260,7 +261,8 @@ def stages_run(run_tags, skip_tags=()):
     def runs(*tags):
         return (every or bool(run_tags & set(tags))) and not skip_tags & set(tags)
 
-    return dict(dir=runs("etcd_dir"), cert=runs("etcd_config", "etcd_cert"), conf=runs("etcd_config", "etcd_conf"))
+    return dict(install=runs("etcd_install"), dir=runs("etcd_dir"), cert=runs("etcd_config", "etcd_cert"),
+                conf=runs("etcd_config", "etcd_conf"))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -286,8 +288,8 @@ def cluster_problems(read, expect):
     expect: members (list of {name, peer_url}: the membership must be exactly these, none a learner; omitted:
     not checked), tolerate_down (peer URLs or names of members the run knows to be down: reported by the plan,
     not a problem here as long as a quorum stays), margin (how many more voting members may go down with a
-    quorum still healthy: 1 before a restart), version and version_members (members, by name, that must run
-    that version), catch_up ({name, index}: that member has applied at least that raft index)."""
+    quorum still healthy: 1 before a restart), versions ({member name: the etcd version it must run}),
+    catch_up ({name, index}: that member has applied at least that raft index)."""
     expect = expect or {}
     if not read or read.get("failed") or "members" not in read:
         return ["the cluster could not be read: %s" % ((read or {}).get("msg") or "no answer")]
@@ -340,13 +342,12 @@ def cluster_problems(read, expect):
         else:
             problems.append("%d of %d voting members are healthy (not: %s), fewer than a quorum (%d)"
                             % (len(healthy), len(voters), down or "none", quorum(len(voters))))
-    version = expect.get("version")
-    if version:
-        wanted = set(expect.get("version_members") or [m.get("name") for m in members])
-        for member in members:
-            running = (member.get("status") or {}).get("version")
-            if member.get("name") in wanted and running and running != version:
-                problems.append("member %s runs etcd %s, not %s" % (member["name"], running, version))
+    versions = expect.get("versions") or {}
+    for member in members:
+        running = (member.get("status") or {}).get("version")
+        wanted = versions.get(member.get("name"))
+        if wanted and running and running != wanted:
+            problems.append("member %s runs etcd %s, not %s" % (member["name"], running, wanted))
     catch_up = expect.get("catch_up")
     if catch_up:
         member = next((m for m in members if m.get("name") == catch_up["name"]), None)
@@ -737,6 +738,7 @@ class Planner(object):
             config=probe.get("config") or {},
             foreign_entries=[e for e in entries if e not in ETCD_DATA_ENTRIES and e not in IGNORED_DATA_ENTRIES],
             data_dir_exists=bool(probe.get("data_dir_exists")),
+            candidate=probe.get("package_candidate"),
         )
 
     # --- the whole plan ------------------------------------------------------------------------------------
@@ -763,6 +765,9 @@ class Planner(object):
             archive_members=(["etcd", "etcdctl"] + (["etcdutl"] if parse_version(self.archive_version()) >= (3, 5, 0) else []))
             if parse_version(self.archive_version()) else ["etcd", "etcdctl"],
             download=False,
+            # Without a pinned version, the package's version is the repository's: probed, as the target of the
+            # hosts that have no etcd yet.
+            probe_package="etcd-server" if self.p("etcd_install_method") == "package" and not self.p("etcd_version") else None,
         )
         if self.probes is None:
             return plan
@@ -860,10 +865,11 @@ class Planner(object):
                              and ("etcd_launch" in self.run_tags or states[h]["stale_reasons"])]
         needs_read = bool(read_hosts) and not (removing and not partial) and not rebuild and (
             joining_run or partial or strangers_possible or bool(upgrade_hosts) or bool(restart_requested)
-            or bool([h for h in self.order if h not in self.play]))
+            or bool([h for h in self.order if h not in self.play]) or bool(unreachable))
         if needs_read:
-            # Whether RBAC is on matters only before a 3.4 to 3.5 upgrade (etcd does not support it then).
-            plan["read"] = dict(host=read_hosts[0], check_auth=bool(upgrade_hosts),
+            # Whether RBAC is on matters to a 3.4 to 3.5 upgrade (etcd does not support it then), also to one
+            # that was interrupted: its binaries are installed, but members still run 3.4.
+            plan["read"] = dict(host=read_hosts[0], check_auth=True,
                                 endpoints=[hosts[h]["client_url"] for h in read_hosts if hosts[h]["client_url"]])
         plan["stage"] = "probed" if self.read is None and needs_read else "final"
         self.read_ok = read_ok
@@ -901,9 +907,11 @@ class Planner(object):
                     host, hosts[host]["name"],
                     "; the others carry on as long as they keep a quorum" if with_data else ""))
             elif host in self.play:
-                self.warn("%s (%s) is unreachable: it is removed from the membership only. Its etcd, data and "
-                          "config stay on it: wipe the host (or run -t etcd_purge on it once it is back) before it is "
-                          "used again, and never start that etcd again." % (host, hosts[host]["name"]))
+                self.warn("%s (%s) is unreachable: %s. Its etcd, data and config stay on it: wipe the host (or run -t "
+                          "etcd_purge on it once it is back) before it is used again, and never start that etcd "
+                          "again." % (host, hosts[host]["name"],
+                                      "it is removed from the membership only" if plan.get("partial_removal")
+                                      else "it can be neither stopped nor wiped"))
             elif host not in self.play:
                 self.warn("%s (%s), outside this run, is unreachable: its config and etcdctl profile are not refreshed."
                           % (host, hosts[host]["name"]))
@@ -998,16 +1006,16 @@ class Planner(object):
         plan["removal_via"] = dict(host=None, endpoints=[])
         if rebuild or not partial:
             return
-        removed_urls = set(hosts[h]["peer_url"] for h in removed if hosts[h]["peer_url"])
-        removed_names = set(hosts[h]["name"] for h in removed)
+        # The members that leave, as etcd knows them (matched by peer URL, or by name for a host whose
+        # address is unknown: a DNS-named host that cannot be reached).
+        removed_ids = set(self.in_membership[h]["id"] for h in removed if self.in_membership.get(h))
 
         def leaving(member):
-            return bool(set(member.get("peer_urls") or []) & removed_urls) or (
-                not member.get("peer_urls") and member.get("name") in removed_names)
+            return member["id"] in removed_ids
 
         if not read_ok:
             staying = [h for h in settled if self.states.get(h) and (self.states[h]["has_data"] or self.states[h]["running"])]
-            self.refuse("Refusing to remove %s from cluster %s: the members that stay (%s) hold etcd data, but the "
+            self.refuse("Refusing to remove %s from cluster %s: the members that stay (%s) hold or may hold etcd data, but the "
                         "cluster could not be read (%s), so its quorum cannot be judged. Start the members that stay, "
                         "or remove the whole cluster (without -l). Nothing was changed."
                         % (names(removed), self.cluster, names(staying) or names(settled),
@@ -1151,10 +1159,20 @@ class Planner(object):
         if plan["rebuild"]:
             current = []
         if not (removing and not plan["rebuild"]):
-            for message in version_errors(target, current, self.p("etcd_known_bad_versions") or [],
-                                          (self.read or {}).get("auth_enabled") if read_ok else None,
+            auth = (self.read or {}).get("auth_enabled") if read_ok else None
+            for message in version_errors(target, current, self.p("etcd_known_bad_versions") or [], auth,
                                           self.target_source()):
                 self.refuse(message)
+            # Without a pinned version, the hosts that have no etcd get the repository's: the same guard.
+            if not VERSION_RE.match(target or "") and self.p("etcd_install_method") == "package":
+                for host in self.order:
+                    state = self.states.get(host)
+                    if host in self.play and state and not state["version"] and state["candidate"]:
+                        for message in version_errors(
+                                state["candidate"], current, self.p("etcd_known_bad_versions") or [], auth,
+                                "the etcd-server package that the repositories of %s offer (etcd %s; pin another "
+                                "with etcd_version)" % (host, state["candidate"])):
+                            self.refuse(message)
         if not upgrade_hosts:
             return
         versions = sorted(set(self.states[h]["version"] for h in upgrade_hosts))
@@ -1279,6 +1297,20 @@ class Planner(object):
                 result.append(info["peer_url"] or info["name"])
         return result
 
+    def version_after(self, host, plan):
+        """The etcd version a member of the run runs after this run, when known: the target the install stage
+        installs (the archive's or the pinned one), else what is installed on it, or what the repository
+        installs on a host that has none."""
+        state = self.states.get(host)
+        if not state:
+            return None
+        target = self.target_version()
+        if plan["stages"]["install"] and VERSION_RE.match(target or ""):
+            return target
+        if state["version"]:
+            return state["version"]
+        return state["candidate"] if plan["stages"]["install"] else None
+
     def plan_verify(self, plan, settled, joiners, removed, in_membership, read_ok):
         hosts = self.hosts
         expected = []
@@ -1295,10 +1327,14 @@ class Planner(object):
         plan["expected_hosts"] = expected
         tolerate = self.tolerated_down(plan)
         members = [dict(name=hosts[h]["name"], peer_url=hosts[h]["peer_url"] or None) for h in expected]
-        target = self.target_version()
-        version_members = [hosts[h]["name"] for h in self.play if h in hosts and h not in removed and self.reachable(h)]
-        expect = dict(members=members, tolerate_down=tolerate, margin=0,
-                      version=target if VERSION_RE.match(target or "") else None, version_members=version_members)
+        # After a run that converges (not one that only removes), each member of the run runs the version it
+        # is meant to run; a member still on another one fails the run, named.
+        versions = {}
+        if not plan["removing"]:
+            for host in self.play:
+                if host in hosts and self.reachable(host) and self.version_after(host, plan):
+                    versions[hosts[host]["name"]] = self.version_after(host, plan)
+        expect = dict(members=members, tolerate_down=tolerate, margin=0, versions=versions)
         via = [h for h in expected if self.reachable(h) and (h in self.play or (self.states.get(h) or {}).get("unit_exists"))]
         endpoints = [hosts[h]["client_url"] for h in expected if hosts[h]["client_url"]
                      and (hosts[h]["peer_url"] not in tolerate)]

@@ -49,6 +49,11 @@ options:
       - The member's etcd config file. Its top-level scalar settings are returned in RV(config), so a caller
         can tell what the running member was configured with (name, URLs, data directory).
     type: path
+  package:
+    description:
+      - A Debian/Ubuntu package (such as C(etcd-server)) whose candidate version C(apt-cache policy) reports,
+        returned in RV(package_candidate). That is the etcd version an install without a pinned version gets.
+    type: str
   restart_paths:
     description:
       - Files the running service reads at start (config, unit, certificates). Any of them modified after
@@ -122,6 +127,13 @@ data_dir_entries:
   type: list
   elements: str
   sample: [member]
+package_candidate:
+  description:
+    - The upstream version (X.Y.Z) of O(package)'s candidate in the host's package lists, or null (no such
+      package, or O(package) not given).
+  returned: always
+  type: str
+  sample: 3.5.16
 config:
   description:
     - Top-level scalar settings of O(config_path) (etcd's flag names), values as written (JSON strings are
@@ -289,6 +301,27 @@ def parse_config(text):
     return config
 
 
+CANDIDATE_RE = re.compile(r"^\s*Candidate:\s*(\S+)", re.MULTILINE)
+UPSTREAM_RE = re.compile(r"^(?:\d+:)?(\d+\.\d+\.\d+)")
+
+
+def parse_candidate(policy_text):
+    """The upstream X.Y.Z of the candidate in `apt-cache policy PACKAGE` output, or None."""
+    match = CANDIDATE_RE.search(policy_text or "")
+    if not match or match.group(1) == "(none)":
+        return None
+    upstream = UPSTREAM_RE.match(match.group(1))
+    return upstream.group(1) if upstream else None
+
+
+def package_candidate(module, package):
+    apt_cache = module.get_bin_path("apt-cache")
+    if not package or not apt_cache:
+        return None
+    rc, out, err = module.run_command([apt_cache, "policy", package], environ_update={"LC_ALL": "C"})
+    return parse_candidate(out) if rc == 0 else None
+
+
 def directory_entries(path, limit=50):
     try:
         return sorted(os.listdir(path))[:limit]
@@ -378,6 +411,7 @@ def main():
             paths=dict(type="list", elements="path", default=[]),
             restart_paths=dict(type="list", elements="path", default=[]),
             config_path=dict(type="path"),
+            package=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -408,6 +442,7 @@ def main():
         service_enabled=systemctl_answer(module, "is-enabled", module.params["service"]) == "enabled",
         data_dir_entries=directory_entries(data_dir),
         config=parse_config(_read(module.params["config_path"])) if module.params["config_path"] else {},
+        package_candidate=package_candidate(module, module.params["package"]),
         paths=dict((path, stat_path(path)) for path in module.params["paths"]),
         default_ipv4=default_ipv4(module),
         nofile_max=nofile_max(_read("/proc/1/limits"), _read("/proc/1/status"),

@@ -3,7 +3,13 @@ import getpass
 import grp
 import os
 
-from ansible_collections.dcs.etcd.plugins.module_utils._files import content_sha256, entry_differs, normalize, stat_path
+from ansible_collections.dcs.etcd.plugins.module_utils._files import (
+    content_sha256,
+    delivered_sha256,
+    entry_differs,
+    normalize,
+    stat_path,
+)
 
 USER = getpass.getuser()
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -36,3 +42,16 @@ def test_directories_and_missing_paths(tmp_path):
     assert stat_path(str(tmp_path / "absent")) == {"exists": False}
     assert entry_differs({"path": str(tmp_path / "absent")}, {"exists": False})
     assert entry_differs({"path": str(tmp_path / "absent")}, None)
+
+
+def test_a_ca_is_hashed_as_the_members_receive_it(tmp_path):
+    """A user's ca.crt with CRLF line ends or blank lines at its end reaches the members without them: the
+    plan compares the members' CA with this hash (before, with the raw file's, and refused every run)."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes((pem + "\r\n\n\n").encode())
+    assert delivered_sha256(str(ca)) == content_sha256(pem)
+    delivered = tmp_path / "delivered.crt"
+    delivered.write_bytes(normalize(pem))
+    assert delivered_sha256(str(ca)) == stat_path(str(delivered))["sha256"]
+    assert delivered_sha256(str(tmp_path / "absent")) is None

@@ -230,6 +230,9 @@ def test_cluster_group_and_tags():
     # A role tagged by the user's own site playbook, and Ansible's own tags, are not ours to refuse.
     assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd", "database", "always"]) == []
     assert "cannot be combined" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_clean", "etcd_install"])[0]
+    # Skipping a tag that does nothing is harmless; skipping one that does not exist is a typo.
+    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_register"]) == []
+    assert "--skip-tags etcd_lanch: no such stage" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_lanch"])[0]
 
 
 def test_host_outside_the_group_and_other_cluster_name():
@@ -464,7 +467,7 @@ def test_whole_cluster_removal_needs_no_read():
     ("stay-unreachable", dict(running(2), **{host(3): UNREACHABLE}),
      read(member(1, leader=True), member(2), member(3, healthy=False)), "voting member etcd-3 is not healthy"),
     ("stay-stopped-unreadable", dict(running(2, state="inactive"), **{host(3): probe(state="inactive")}), None,
-     "the members that stay (10.0.0.13) hold etcd data, but the cluster could not be read"),
+     "the members that stay (10.0.0.13) hold or may hold etcd data, but the cluster could not be read"),
 ], ids=lambda x: x if isinstance(x, str) else "")
 def test_a_removal_that_would_cost_the_quorum_is_refused(case, probes, cluster, expected):
     plan = make(play=HOSTS[:2], tags=["etcd_clean"], probes=probes, cluster=cluster)
@@ -485,6 +488,20 @@ def test_a_dead_member_is_removed_by_peer_url_through_the_others():
     guarded = make(play=[host(3)], tags=["etcd_clean"], probes=probes, cluster=cluster,
                    host_params={host(3): {"etcd_safeguard": True}})
     assert refused(guarded, "etcd_safeguard is true for 10.0.0.13, which cannot be reached")
+
+
+def test_a_dead_member_with_a_dns_name_is_removed_by_name():
+    # Its address came from its probe, which cannot run: etcd's membership is matched by the member's name.
+    inp = inputs(play=["etcd-c.example"], tags=["etcd_purge"])
+    group = [host(1), host(2), "etcd-c.example"]
+    inp["groups"]["etcd"] = group
+    inp["host_params"] = {host(1): {"etcd_seq": 1}, host(2): {"etcd_seq": 2}, "etcd-c.example": {"etcd_seq": 3}}
+    inp["host_facts"]["etcd-c.example"] = {"inventory_dir": "/srv"}
+    inp["probes"] = {host(1): probe(), host(2): probe(), "etcd-c.example": UNREACHABLE}
+    inp["cluster_read"] = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    assert plan["refusals"] == [], plan["refusals"]
+    assert [r["name"] for r in plan["removals"]] == ["etcd-3"] and plan["removals"][0]["peer_urls"] == [peer(3)]
 
 
 def test_replacing_a_dead_member_after_its_removal():
@@ -537,7 +554,9 @@ def test_rebuild_then_plan_a_new_cluster():
 
 def test_a_plain_converge_carries_on_without_an_unreachable_member():
     probes = dict(running(2), **{host(3): UNREACHABLE})
-    plan = make(probes=probes)
+    # The cluster is read first: is the unreachable host a member at all?
+    assert make(probes=probes)["stage"] == "probed"
+    plan = make(probes=probes, cluster=read(member(1, leader=True), member(2), member(3, healthy=False)))
     assert plan["refusals"] == [] and plan["unreachable_hosts"] == [host(3)]
     assert "10.0.0.13 (etcd-3) is unreachable: it is left out of this run" in " ".join(plan["warnings"])
     assert not plan["hosts"][host(3)]["start"] and plan["verify"]["expect"]["tolerate_down"] == [peer(3)]
@@ -639,8 +658,7 @@ def test_upgrade_is_planned_with_a_snapshot_on_the_leader():
     assert up["snapshot_endpoint"] == client(2) and up["snapshot_file"] == "/var/backups/etcd/etcd-before-3.5.16.db"
     assert all(plan["hosts"][h]["binaries"] for h in HOSTS[:3])
     # After the run every member of the run must run the target.
-    assert plan["verify"]["expect"]["version"] == "3.5.16"
-    assert plan["verify"]["expect"]["version_members"] == ["etcd-1", "etcd-2", "etcd-3"]
+    assert plan["verify"]["expect"]["versions"] == {"etcd-1": "3.5.16", "etcd-2": "3.5.16", "etcd-3": "3.5.16"}
     assert plan["restart"]["order"] == [host(1), host(3), host(2)]
 
 
@@ -656,6 +674,46 @@ def test_upgrade_is_planned_with_a_snapshot_on_the_leader():
 def test_unsafe_version_changes_are_refused(target, current, auth, expected):
     plan = upgrade_plan(target, current=current, auth=auth)
     assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
+
+
+def test_an_interrupted_upgrade_is_resumed():
+    # The binaries are 3.5.16 everywhere, the members still run 3.4.23: the read says whether auth is on
+    # (it is asked on every read), and the members are restarted onto what is installed.
+    probes = running(3, stale=["binary replaced"])
+    first = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"}, probes=probes)
+    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    cluster = read(*[member(i, leader=(i == 1), version="3.4.23") for i in (1, 2, 3)], auth=False)
+    plan = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"}, probes=probes,
+                cluster=cluster)
+    assert plan["refusals"] == [] and plan["upgrade"] is None
+    assert all("runs etcd 3.4.23, etcd 3.5.16 is installed" in plan["hosts"][h]["restart_reasons"] for h in HOSTS[:3])
+    with_auth = dict(cluster, auth_enabled=True)
+    assert refused(make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"},
+                        probes=probes, cluster=with_auth), "RBAC authentication is enabled")
+
+
+def test_no_version_is_expected_from_a_removal_or_without_the_install_stage():
+    # Before, an empty list of members meant every member: a removal then failed on the members that stay
+    # when the configured archive was newer than what they run.
+    params = {"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.17"}
+    removal = make(play=[host(3)], tags=["etcd_clean"], params=params, probes=running(3), cluster=healthy(3))
+    assert removal["refusals"] == [] and removal["verify"]["expect"]["versions"] == {}
+    launch = make(tags=["etcd_launch"], params=params, probes=running(3), cluster=healthy(3))
+    assert launch["verify"]["expect"]["versions"] == {"etcd-1": "3.5.16", "etcd-2": "3.5.16", "etcd-3": "3.5.16"}
+    assert _plan.cluster_problems(healthy(3), dict(EXPECT3, versions={})) == []
+
+
+def test_an_unpinned_package_is_checked_against_the_repository_s_version():
+    probes = dict(running(2, version="3.4.23"), **{host(3): dict(fresh(), package_candidate="3.6.0")})
+    plan = make(probes=probes, cluster=read(member(1, leader=True, version="3.4.23"), member(2, version="3.4.23")),
+                host_params={})
+    assert refused(plan, "the etcd-server package that the repositories of 10.0.0.13 offer (etcd 3.6.0",
+                   "would skip a minor version")
+    probes[host(3)]["package_candidate"] = "3.4.23"
+    plan = make(probes=probes, cluster=read(member(1, leader=True, version="3.4.23"), member(2, version="3.4.23")))
+    assert plan["verify"]["expect"]["versions"]["etcd-3"] == "3.4.23"
+    assert make()["install"]["probe_package"] == "etcd-server"
+    assert make(params={"etcd_version": "3.5.16"})["install"]["probe_package"] is None
 
 
 def test_patch_changes_and_the_same_version_are_allowed():
@@ -748,9 +806,9 @@ EXPECT3 = {"members": [{"name": "etcd-%d" % i, "peer_url": peer(i)} for i in (1,
     ("alarm", read(member(1, leader=True), member(2), member(3), alarms=[{"member_id": "1001", "alarm": "NOSPACE"}]),
      EXPECT3, "alarm NOSPACE is active on member 1001"),
     ("version", read(member(1, leader=True), member(2), member(3, version="3.4.23")),
-     dict(EXPECT3, version="3.5.16", version_members=["etcd-3"]), "member etcd-3 runs etcd 3.4.23, not 3.5.16"),
+     dict(EXPECT3, versions={"etcd-3": "3.5.16"}), "member etcd-3 runs etcd 3.4.23, not 3.5.16"),
     ("version-outside-run", read(member(1, leader=True), member(2), member(3, version="3.4.23")),
-     dict(EXPECT3, version="3.5.16", version_members=["etcd-1"]), None),
+     dict(EXPECT3, versions={"etcd-1": "3.5.16"}), None),
     ("caught-up", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 100}), None),
     ("behind", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 101}), "etcd-2 has not applied raft index 101 yet"),
     ("read-failed", {"failed": True, "msg": "connection refused"}, EXPECT3, "could not be read: connection refused"),
@@ -784,7 +842,7 @@ def test_initial_cluster_names_unstarted_members_from_the_plan():
 
 
 def test_stages_from_tags():
-    assert _plan.stages_run(["all"]) == {"dir": True, "cert": True, "conf": True}
-    assert _plan.stages_run(["etcd_cert"]) == {"dir": False, "cert": True, "conf": False}
-    assert _plan.stages_run(["etcd_config"]) == {"dir": False, "cert": True, "conf": True}
-    assert _plan.stages_run(["all"], ["etcd_cert"]) == {"dir": True, "cert": False, "conf": True}
+    assert _plan.stages_run(["all"]) == {"install": True, "dir": True, "cert": True, "conf": True}
+    assert _plan.stages_run(["etcd_cert"]) == {"install": False, "dir": False, "cert": True, "conf": False}
+    assert _plan.stages_run(["etcd_config"]) == {"install": False, "dir": False, "cert": True, "conf": True}
+    assert _plan.stages_run(["all"], ["etcd_cert"]) == {"install": True, "dir": True, "cert": False, "conf": True}

@@ -87,3 +87,16 @@ def test_parse_config_reads_what_the_role_writes():
                       "advertise-client-urls": "https://10.0.0.11:2379", "initial-cluster-state": "new",
                       "heartbeat-interval": "100"}
     assert parse_config("") == {} and parse_config(None) == {}
+
+
+def test_parse_candidate_of_apt_cache_policy():
+    from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import parse_candidate
+    # Debian 12's and Debian 13's etcd-server, as `apt-cache policy` prints them.
+    bookworm = ("etcd-server:\n  Installed: (none)\n  Candidate: 3.4.23-4+b5\n  Version table:\n"
+                "     3.4.23-4+b5 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n")
+    trixie = "etcd-server:\n  Installed: 3.5.16-4\n  Candidate: 3.5.16-4\n"
+    assert parse_candidate(bookworm) == "3.4.23"
+    assert parse_candidate(trixie) == "3.5.16"
+    assert parse_candidate("etcd-server:\n  Installed: (none)\n  Candidate: (none)\n") is None
+    assert parse_candidate("1:3.5.9+dfsg-1") is None and parse_candidate("  Candidate: 1:3.5.9+dfsg-1") == "3.5.9"
+    assert parse_candidate("") is None
