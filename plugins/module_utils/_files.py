@@ -47,22 +47,14 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def _uid(owner):
-    if owner is None:
+def _ident(value, lookup, field):
+    """A user or group ID from a name (or a number given as one); -1 (leave as is) when unknown or None."""
+    if value is None:
         return -1
     try:
-        return pwd.getpwnam(str(owner)).pw_uid
+        return getattr(lookup(str(value)), field)
     except KeyError:
-        return int(owner) if str(owner).isdigit() else -1
-
-
-def _gid(group):
-    if group is None:
-        return -1
-    try:
-        return grp.getgrnam(str(group)).gr_gid
-    except KeyError:
-        return int(group) if str(group).isdigit() else -1
+        return int(value) if str(value).isdigit() else -1
 
 
 def write_atomically(module, path, data, mode=None, owner=None, group=None):
@@ -76,8 +68,8 @@ def write_atomically(module, path, data, mode=None, owner=None, group=None):
     except OSError:
         current = None
     wanted_mode = _mode(mode) if mode is not None else (stat.S_IMODE(current.st_mode) if current else 0o644)
-    uid = _uid(owner) if owner is not None else (current.st_uid if current else -1)
-    gid = _gid(group) if group is not None else (current.st_gid if current else -1)
+    uid = _ident(owner, pwd.getpwnam, "pw_uid") if owner is not None else (current.st_uid if current else -1)
+    gid = _ident(group, grp.getgrnam, "gr_gid") if group is not None else (current.st_gid if current else -1)
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

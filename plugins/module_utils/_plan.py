@@ -926,6 +926,15 @@ class Planner(object):
         self.plan_verify(plan, settled, joiners, removed, in_membership, read_ok)
 
     # --- pieces ----------------------------------------------------------------------------------------------
+    def voter_problems(self, voters):
+        """What a membership change or an upgrade cannot go on with: a voting member (of those given) that is
+        not started and healthy, or no leader."""
+        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in voters
+                    if not (m.get("started") and m.get("healthy"))]
+        if not (self.read or {}).get("leader"):
+            problems.append("no leader")
+        return problems
+
     def member_on_disk(self, host):
         state = self.states.get(host) or {}
         what = []
@@ -1022,10 +1031,7 @@ class Planner(object):
                            self.read_problem or "no member of the cluster is running"))
             return
         staying_voters = [m for m in voters if not leaving(m)]
-        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in staying_voters
-                    if not (m.get("started") and m.get("healthy"))]
-        if not (self.read or {}).get("leader"):
-            problems.append("no leader")
+        problems = self.voter_problems(staying_voters)
         if problems:
             self.refuse("Refusing to remove %s from cluster %s: the members that stay are not healthy (%s). Nothing "
                         "was changed." % (names(removed), self.cluster, "; ".join(problems)))
@@ -1064,10 +1070,7 @@ class Planner(object):
         unreachable = [h for h in joiners if not self.reachable(h)]
         if unreachable:
             self.refuse("Cannot add %s to cluster %s: unreachable. Nothing was changed." % (names(unreachable), self.cluster))
-        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in voters
-                    if not (m.get("started") and m.get("healthy"))]
-        if not (self.read or {}).get("leader"):
-            problems.append("no leader")
+        problems = self.voter_problems(voters)
         if problems:
             self.refuse("Refusing to add %s to cluster %s: it is not healthy (%s). Nothing was changed."
                         % (names(joiners), self.cluster, "; ".join(problems)))
@@ -1185,10 +1188,7 @@ class Planner(object):
             self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: %s. Nothing was changed."
                         % (names(upgrade_hosts), self.cluster, target, self.read_problem or "the cluster was not read"))
             return
-        problems = ["voting member %s is not healthy" % (m.get("name") or m["id"]) for m in voters
-                    if not (m.get("started") and m.get("healthy"))]
-        if not (self.read or {}).get("leader"):
-            problems.append("no leader")
+        problems = self.voter_problems(voters)
         if problems:
             self.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the cluster is not healthy (%s). Nothing was "
                         "changed." % (names(upgrade_hosts), self.cluster, target, "; ".join(problems)))
