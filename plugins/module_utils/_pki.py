@@ -35,7 +35,10 @@ ARGUMENT_SPEC = dict(
     ca_common_name=dict(type="str", default="dcs.etcd CA"),
     valid_days=dict(type="int", default=3650),
     ca_valid_days=dict(type="int", default=10950),
+    kind=dict(type="str", choices=["member", "client"], default="member"),
 )
+# Where each kind of certificate lives in the PKI directory.
+KIND_DIRS = {"member": "members", "client": "clients"}
 
 
 class PkiError(Exception):
@@ -141,13 +144,19 @@ def make_ca(common_name, days):
     return key, cert
 
 
-def make_member_cert(ca_key, ca_cert, key, common_name, sans, days):
+def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=False):
+    """A member certificate (serverAuth and clientAuth, with SANs), or with client_only a client certificate
+    (clientAuth only, such as the one Prometheus scrapes the members with)."""
     general = []
     for san in sans:
         kind, value = san.split(":", 1)
         general.append(x509.IPAddress(ipaddress.ip_address(value)) if kind == "IP" else x509.DNSName(value))
     now = _now()
-    return (
+    # etcd's gRPC gateway dials its own server with a member certificate: clientAuth is needed as well.
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if not client_only:
+        usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca_cert.subject).public_key(key.public_key())
@@ -155,18 +164,26 @@ def make_member_cert(ca_key, ca_cert, key, common_name, sans, days):
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True, key_cert_sign=False,
+        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=not client_only, key_cert_sign=False,
                                      crl_sign=False, content_commitment=False, data_encipherment=False,
                                      key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        # etcd's gRPC gateway dials its own server with this certificate: clientAuth is needed as well.
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .add_extension(x509.SubjectAlternativeName(general), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
             ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if general:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def not_after(path):
+    """The end of a PEM certificate's validity, in seconds since the epoch, or None when there is no file."""
+    if not os.path.exists(path):
+        return None
+    cert = _load_cert(path)
+    end = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return int(end.timestamp())
 
 
 def member_cert_problem(cert, key, ca_cert, sans):
@@ -184,14 +201,15 @@ def member_cert_problem(cert, key, ca_cert, sans):
     return None
 
 
-def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, check_mode=False):
-    """Ensure the CA (created once when absent) and one member's key and certificate in pki_dir.
+def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, check_mode=False, kind="member"):
+    """Ensure the CA (created once when absent) and one member's key and certificate in pki_dir (or, with
+    kind="client", a client's in clients/).
 
     Returns a dict: changed, ca_created, key_created, cert_issued, reason."""
     if CRYPTOGRAPHY_IMPORT_ERROR is not None:
         raise PkiError("the cryptography Python library is needed on the controller: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
     sans = sorted(set(normalize_san(s) for s in sans))
-    members = os.path.join(pki_dir, "members")
+    members = os.path.join(pki_dir, KIND_DIRS[kind])
     ca_key_path, ca_crt_path = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
     key_path, crt_path = os.path.join(members, member + ".key"), os.path.join(members, member + ".crt")
     result = dict(changed=False, ca_created=False, key_created=False, cert_issued=False, reason=None,
@@ -241,6 +259,6 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
     if reason:
         result.update(changed=True, cert_issued=True, reason=reason)
         if not check_mode:
-            cert = make_member_cert(ca_key, ca_cert, key, common_name, sans, days)
+            cert = make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=kind == "client")
             _write(crt_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return result

@@ -123,6 +123,24 @@ options:
     type: list
     elements: path
     default: []
+  exclusive:
+    description:
+      - Directories in which this call's O(files) are the only files whose names match a pattern. After the
+        writes, every other file there whose name matches is removed; other files are left alone. Keeps, for
+        example, one file per member of a cluster in a Prometheus target directory, and nothing for the
+        members that left.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The directory (it may not exist, then there is nothing to remove).
+        type: path
+        required: true
+      regexp:
+        description: Python regular expression matched against the file names in O(exclusive[].path).
+        type: str
+        required: true
   restart_paths:
     description:
       - Files the program that reads them loads only at start (config, unit, certificates). RV(restart_needed)
@@ -314,6 +332,22 @@ def ensure_rmdir(module, path, diffs, kept):
     return True
 
 
+def ensure_exclusive(module, spec, written, diffs):
+    """Remove the files of a directory whose names match spec's pattern, except those written."""
+    directory, pattern = spec["path"], re.compile(spec["regexp"])
+    if not os.path.isdir(directory):
+        return []
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if pattern.search(name) and path not in written and os.path.isfile(path) and not os.path.islink(path):
+            diffs.append(dict(before=dict(path=path, state="file"), after=dict(path=path, state="absent")))
+            if not module.check_mode:
+                os.unlink(path)
+            removed.append(path)
+    return removed
+
+
 def empty_entries(entries):
     """Paths of file entries whose content is empty or blank."""
     return [e["path"] for e in entries if not (e.get("content") or "").strip()]
@@ -372,6 +406,8 @@ def main():
             minor_lines=dict(type="list", elements="str", default=[]),
             absent=dict(type="list", elements="path", default=[]),
             rmdir=dict(type="list", elements="path", default=[]),
+            exclusive=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True), regexp=dict(type="str", required=True))),
             restart_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
@@ -404,6 +440,9 @@ def main():
     for path, edits in by_path.items():
         if ensure_lines(module, path, edits, diffs, minor_paths) and path not in changed_paths:
             changed_paths.append(path)
+    written = set(entry["path"] for entry in module.params["files"] + module.params["secret_files"])
+    for spec in module.params["exclusive"]:
+        changed_paths.extend(ensure_exclusive(module, spec, written, diffs))
     restart_paths = set(module.params["restart_paths"])
     restart_needed = bool([p for p in changed_paths if p in restart_paths and p not in minor_paths])
     result = dict(changed=bool(changed_paths), changed_paths=changed_paths, minor_paths=minor_paths,

@@ -50,6 +50,14 @@ options:
     description: Validity of a newly created CA certificate, in days.
     type: int
     default: 10950
+  kind:
+    description:
+      - V(member) issues a member certificate (serverAuth and clientAuth) in C(members/).
+      - V(client) issues a client certificate (clientAuth only, no SANs needed) in C(clients/), such as the
+        one Prometheus scrapes the members with.
+    type: str
+    choices: [member, client]
+    default: member
 attributes:
   check_mode:
     support: full

@@ -102,3 +102,20 @@ def test_a_new_key_is_written_0600_from_its_first_byte(tmp_path, monkeypatch):
     monkeypatch.setattr(pki_module.os, "rename", rename)
     make(tmp_path)
     assert dict(seen)[str(tmp_path / "ca.key")] == 0o600 and dict(seen)[str(tmp_path / "members" / "10.0.0.11.key")] == 0o600
+
+
+def test_a_client_certificate_is_client_only_and_has_no_sans(tmp_path):
+    from ansible_collections.dcs.etcd.plugins.module_utils._pki import not_after
+    make(tmp_path)
+    result = ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client")
+    assert result["cert_issued"] and result["cert"] == str(tmp_path / "clients" / "prometheus.crt")
+    cert = load(result["cert"])
+    usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [u.dotted_string for u in usages] == ["1.3.6.1.5.5.7.3.2"]
+    assert cert_sans(cert) == set()
+    cert.verify_directly_issued_by(load(tmp_path / "ca.crt"))
+    assert oct(os.stat(tmp_path / "clients").st_mode & 0o777) == "0o700"
+    assert not ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client")["changed"]
+    import time
+    assert 29 * 86400 < not_after(result["cert"]) - time.time() <= 30 * 86400
+    assert not_after(str(tmp_path / "absent.crt")) is None

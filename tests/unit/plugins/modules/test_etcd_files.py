@@ -158,3 +158,22 @@ def test_rmdir_removes_only_an_empty_directory(tmp_path, run_module):
     (data / "notes.txt").unlink()
     assert run_module(main, spec)["changed_paths"] == [str(data)] and not data.exists()
     assert not run_module(main, spec)["changed"]
+
+
+def test_exclusive_removes_only_the_other_files_of_the_pattern(tmp_path, run_module):
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    for name in ("etcd-1.yml", "etcd-9.yml", "etcd-meta-1.yml", "notes.txt"):
+        (targets / name).write_text("old\n")
+    spec = {"files": [{"path": str(targets / "etcd-1.yml"), "content": "new"}],
+            "exclusive": [{"path": str(targets), "regexp": r"^etcd-[0-9]+\.yml$"}]}
+    checked = run_module(main, spec, check_mode=True)
+    assert checked["changed_paths"] == [str(targets / "etcd-1.yml"), str(targets / "etcd-9.yml")]
+    assert (targets / "etcd-9.yml").exists()
+    done = run_module(main, spec)
+    assert done["changed_paths"] == [str(targets / "etcd-1.yml"), str(targets / "etcd-9.yml")]
+    # Another cluster's files (etcd-meta) and other files stay.
+    assert sorted(p.name for p in targets.iterdir()) == ["etcd-1.yml", "etcd-meta-1.yml", "notes.txt"]
+    assert not run_module(main, spec)["changed"]
+    gone = run_module(main, {"exclusive": [{"path": str(tmp_path / "absent"), "regexp": "."}]})
+    assert not gone["changed"]
