@@ -18,6 +18,7 @@ removal and join guards, what restarts and in which order, and what a healthy re
 from __future__ import annotations
 
 import ipaddress
+import json
 import posixpath
 import re
 
@@ -42,10 +43,9 @@ RUNNING_STATES = ("active", "activating", "reloading")
 # The role's stages, as tags. Pigsty's tags that have no stage here stop the run with a hint, rather than
 # succeeding without doing anything.
 STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_dir", "etcd_config", "etcd_cert",
-              "etcd_conf", "etcd_launch")
+              "etcd_conf", "etcd_launch", "etcd_register")
 REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
 NOT_HERE_TAGS = {
-    "etcd_register": "registering the members with monitoring is not built in dcs.etcd yet",
     "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
     "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
     "etcd_member": "dcs.etcd adds members with ./etcd.yml -l NEW_HOSTS -e etcd_init=existing",
@@ -70,7 +70,10 @@ IGNORED_DATA_ENTRIES = ("lost+found",)
 
 # Parameters that can differ per member (read from each host's inventory variables, else the play's value).
 HOST_PARAMS = ("etcd_cluster", "etcd_advertise_address", "etcd_data", "etcd_port", "etcd_peer_port",
-               "etcd_safeguard", "etcd_cert_extra_sans", "etcd_pki_dir", "etcd_nofile_limit")
+               "etcd_safeguard", "etcd_cert_extra_sans", "etcd_pki_dir", "etcd_nofile_limit", "etcd_metrics_url")
+METRICS_URL_RE = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:\[\]]+):([0-9]+)/?$")
+# A metrics URL listening on every address is scraped on the member's own address.
+ANY_ADDRESS = ("0.0.0.0", "[::]", "::")
 
 
 # Options of dcs.etcd.etcd_plan, shared by its action plugin and its documentation stub module.
@@ -262,7 +265,7 @@ def stages_run(run_tags, skip_tags=()):
         return (every or bool(run_tags & set(tags))) and not skip_tags & set(tags)
 
     return dict(install=runs("etcd_install"), dir=runs("etcd_dir"), cert=runs("etcd_config", "etcd_cert"),
-                conf=runs("etcd_config", "etcd_conf"))
+                conf=runs("etcd_config", "etcd_conf"), register=runs("etcd_register"))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -587,6 +590,20 @@ class Planner(object):
             problem = data_dir_problem(value)
             if problem:
                 self.refuse("etcd_data=%s%s: %s. Nothing was changed." % (value, self.on("etcd_data", value), problem))
+        for value in distinct("etcd_metrics_url"):
+            if not value:
+                continue
+            match = METRICS_URL_RE.match(str(value))
+            if not match:
+                self.refuse("etcd_metrics_url=%s%s: must be http://ADDRESS:PORT or https://ADDRESS:PORT (etcd's "
+                            "--listen-metrics-urls), or empty." % (value, self.on("etcd_metrics_url", value)))
+                continue
+            for host in self.order:
+                if self.hp(host, "etcd_metrics_url") == value and int(match.group(3)) in (
+                        int(self.hp(host, "etcd_port")) if port_ok(self.hp(host, "etcd_port")) else None,
+                        int(self.hp(host, "etcd_peer_port")) if port_ok(self.hp(host, "etcd_peer_port")) else None):
+                    self.refuse("etcd_metrics_url=%s (on %s): its port is the member's client or peer port; give the "
+                                "metrics listener a port of its own." % (value, host))
         for value in distinct("etcd_advertise_address"):
             if value and not (is_ip(value) or DNS_RE.match(str(value))):
                 self.refuse("etcd_advertise_address=%s%s: must be an IP address or a host name."
@@ -686,6 +703,7 @@ class Planner(object):
                 data_dir=posixpath.normpath(str(self.hp(host, "etcd_data") or "")) if self.hp(host, "etcd_data") else "",
                 in_run=host in self.play,
                 safeguard=as_bool(self.hp(host, "etcd_safeguard")),
+                metrics_url=str(self.hp(host, "etcd_metrics_url") or ""),
             )
             hosts[host] = info
         return hosts
@@ -1311,6 +1329,56 @@ class Planner(object):
             return state["version"]
         return state["candidate"] if plan["stages"]["install"] else None
 
+    def scrape_target(self, host):
+        """Where Prometheus scrapes a member: its client URL (HTTPS, the client certificate of the scrape job),
+        or etcd_metrics_url when set (its scheme, and the member's own address if it listens on all)."""
+        info = self.hosts[host]
+        url = self.hp(host, "etcd_metrics_url")
+        match = METRICS_URL_RE.match(str(url)) if url else None
+        if not match:
+            return "https", "%s:%s" % (info["url_host"], info["port"])
+        address = match.group(2)
+        if address in ANY_ADDRESS:
+            address = info["url_host"]
+        return match.group(1), "%s:%s" % (address, match.group(3))
+
+    def plan_register(self, plan, expected):
+        """The members Prometheus scrapes: one file_sd target file per member that the run expects, on every
+        host of the monitoring group; none after a removal of the whole cluster."""
+        group = str(self.p("etcd_prometheus_group") or "")
+        monitors = list(self.groups.get(group) or []) if group else []
+        targets = {}
+        members = []
+        for host in expected:
+            info = self.hosts[host]
+            if not info["address"]:
+                continue
+            scheme, target = self.scrape_target(host)
+            labels = dict(cls=self.cluster, ins=info["name"], ip=info["address"])
+            if scheme != "https":
+                labels["__scheme__"] = scheme
+            targets["%s-%s.yml" % (self.cluster, info["seq"])] = [dict(labels=labels, targets=[target])]
+            members.append(dict(host=host, name=info["name"]))
+        cert_dir = str(self.p("etcd_prometheus_cert_dir") or "") or "/etc/prometheus/etcd/%s" % self.cluster
+        targets_dir = str(self.p("etcd_prometheus_targets_dir") or "/etc/prometheus/targets/etcd").rstrip("/")
+        # file_sd reads YAML, and JSON is YAML.
+        target_files = [dict(path="%s/%s" % (targets_dir, name),
+                             content="# etcd member %s of cluster %s (written by dcs.etcd)\n%s" % (
+                                 entries[0]["labels"]["ins"], self.cluster, json.dumps(entries, indent=2, sort_keys=True)))
+                        for name, entries in sorted(targets.items())]
+        plan["register"] = dict(
+            group=group, hosts=monitors, targets=targets, target_files=target_files, targets_dir=targets_dir,
+            rules_file="%s/etcd-%s.rules.yml" % (str(self.p("etcd_prometheus_rules_dir") or "/etc/prometheus/rules")
+                                                 .rstrip("/"), self.cluster),
+            members=members, cert_dir=cert_dir.rstrip("/"),
+            # The certificates whose expiry the rules record: each member's, the CA's, the scrape certificate's.
+            certificates=[dict(name=m["name"], path="%s/members/%s.crt" % (self.pki_dir(), m["host"])) for m in members]
+            + [dict(name="ca", path="%s/ca.crt" % self.pki_dir()),
+               dict(name="prometheus", path="%s/clients/prometheus.crt" % self.pki_dir())],
+            # This cluster's target files, and no other cluster's ("etcd-1.yml", not "etcd-meta-1.yml").
+            target_pattern="^%s-[0-9]+\\.yml$" % re.escape(str(self.cluster)),
+            remove_cluster=bool(plan["removing"]) and not plan["partial_removal"] and not plan["rebuild"])
+
     def plan_verify(self, plan, settled, joiners, removed, in_membership, read_ok):
         hosts = self.hosts
         expected = []
@@ -1340,6 +1408,7 @@ class Planner(object):
                      and (hosts[h]["peer_url"] not in tolerate)]
         plan["verify"] = dict(host=via[0] if via else None, endpoints=endpoints, expect=expect,
                               restart_expect=dict(members=members, tolerate_down=tolerate, margin=1))
+        self.plan_register(plan, expected)
         # Refresh the membership recorded by members outside the run (config lines, etcdctl profile).
         plan["settle"] = dict(
             run_hosts=[h for h in expected if h in self.play] if joiners else [],

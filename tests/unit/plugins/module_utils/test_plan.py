@@ -223,7 +223,7 @@ def test_cluster_group_and_tags():
     assert "names no inventory group" in _plan.run_problems({"etcd": ["a"], "other": []}, "nosuch", ["all"])[0]
     assert "names no inventory group" in _plan.run_problems({"empty": []}, "empty", ["all"])[0]
     assert "must be a simple name" in _plan.run_problems({}, "a b", ["all"])[0]
-    for tag in ("etcd_check", "etcd_env", "etcd_register", "etcd_member", "etcd_auth"):
+    for tag in ("etcd_check", "etcd_env", "etcd_member", "etcd_auth"):
         problems = _plan.run_problems({"etcd": ["a"]}, "etcd", [tag])
         assert problems and "-t %s" % tag in problems[0] and "would run nothing" in problems[0]
     assert "no such stage" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_lanch"])[0]
@@ -231,7 +231,8 @@ def test_cluster_group_and_tags():
     assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd", "database", "always"]) == []
     assert "cannot be combined" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_clean", "etcd_install"])[0]
     # Skipping a tag that does nothing is harmless; skipping one that does not exist is a typo.
-    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_register"]) == []
+    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_check"]) == []
+    assert _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_register"]) == []
     assert "--skip-tags etcd_lanch: no such stage" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_lanch"])[0]
 
 
@@ -842,7 +843,72 @@ def test_initial_cluster_names_unstarted_members_from_the_plan():
 
 
 def test_stages_from_tags():
-    assert _plan.stages_run(["all"]) == {"install": True, "dir": True, "cert": True, "conf": True}
-    assert _plan.stages_run(["etcd_cert"]) == {"install": False, "dir": False, "cert": True, "conf": False}
-    assert _plan.stages_run(["etcd_config"]) == {"install": False, "dir": False, "cert": True, "conf": True}
-    assert _plan.stages_run(["all"], ["etcd_cert"]) == {"install": True, "dir": True, "cert": False, "conf": True}
+    every = {"install": True, "dir": True, "cert": True, "conf": True, "register": True}
+    assert _plan.stages_run(["all"]) == every
+    assert _plan.stages_run(["etcd_cert"]) == dict((k, k == "cert") for k in every)
+    assert _plan.stages_run(["etcd_config"]) == dict((k, k in ("cert", "conf")) for k in every)
+    assert _plan.stages_run(["all"], ["etcd_cert"]) == dict(every, cert=False)
+    assert _plan.stages_run(["etcd_register"]) == dict((k, k == "register") for k in every)
+
+
+# === registration with Prometheus ========================================================================
+
+def with_monitoring(inp, hosts=("mon-1",)):
+    inp["groups"]["infra"] = list(hosts)
+    return inp
+
+
+def test_every_expected_member_is_a_scrape_target_on_every_monitoring_host():
+    inp = with_monitoring(inputs(probes=running(3), cluster=healthy(3)), ("mon-1", "mon-2"))
+    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    reg = plan["register"]
+    assert reg["hosts"] == ["mon-1", "mon-2"] and reg["group"] == "infra"
+    assert reg["targets"]["etcd-2.yml"] == [{"labels": {"cls": "etcd", "ins": "etcd-2", "ip": host(2)},
+                                             "targets": ["%s:2379" % host(2)]}]
+    assert sorted(reg["targets"]) == ["etcd-1.yml", "etcd-2.yml", "etcd-3.yml"]
+    assert reg["cert_dir"] == "/etc/prometheus/etcd/etcd" and not reg["remove_cluster"]
+    import re
+    pattern = re.compile(reg["target_pattern"])
+    assert pattern.match("etcd-12.yml") and not pattern.match("etcd-meta-1.yml") and not pattern.match("etcdx1.yml")
+
+
+def test_no_monitoring_group_registers_nothing():
+    plan = make(probes=running(3), cluster=healthy(3))
+    assert plan["register"]["hosts"] == [] and plan["register"]["group"] == "infra"
+
+
+def test_removed_members_lose_their_targets_and_a_removed_cluster_all_of_them():
+    partial = _plan.make_plan(with_monitoring(inputs(play=[host(3)], tags=["etcd_clean"], probes=running(3),
+                                                     cluster=healthy(3))), {"ca_sha256": CA})
+    assert sorted(partial["register"]["targets"]) == ["etcd-1.yml", "etcd-2.yml"]
+    whole = _plan.make_plan(with_monitoring(inputs(tags=["etcd_clean"], probes=running(3))), {"ca_sha256": CA})
+    assert whole["register"]["targets"] == {} and whole["register"]["remove_cluster"]
+
+
+def test_a_member_down_keeps_its_target_so_that_its_alert_fires():
+    probes = dict(running(2), **{host(3): UNREACHABLE})
+    plan = _plan.make_plan(with_monitoring(inputs(probes=probes, cluster=read(member(1, leader=True), member(2),
+                                                                              member(3, healthy=False)))),
+                           {"ca_sha256": CA})
+    assert "etcd-3.yml" in plan["register"]["targets"]
+
+
+@pytest.mark.parametrize("url,target,scheme", [
+    ("http://0.0.0.0:2381", "%s:2381" % HOSTS[0], "http"),
+    ("http://127.0.0.1:2381", "127.0.0.1:2381", "http"),
+    ("https://[::]:2381", "%s:2381" % HOSTS[0], None),
+])
+def test_a_metrics_url_is_scraped_where_it_listens(url, target, scheme):
+    plan = _plan.make_plan(with_monitoring(inputs(params={"etcd_metrics_url": url}, probes=running(3),
+                                                  cluster=healthy(3))), {"ca_sha256": CA})
+    (entry,) = plan["register"]["targets"]["etcd-1.yml"]
+    assert entry["targets"] == [target] and entry["labels"].get("__scheme__") == scheme
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("10.0.0.1:2381", "must be http://ADDRESS:PORT or https://ADDRESS:PORT"),
+    ("http://10.0.0.1", "must be http://ADDRESS:PORT"),
+    ("http://0.0.0.0:2379", "its port is the member's client or peer port"),
+])
+def test_a_bad_metrics_url_is_refused(url, expected):
+    assert refused(make(params={"etcd_metrics_url": url}), "etcd_metrics_url=%s" % url, expected)
