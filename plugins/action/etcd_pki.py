@@ -21,7 +21,7 @@ class ActionModule(ActionBase):
             outcome = ensure(
                 args["pki_dir"], args["member"], args["common_name"], args["sans"],
                 args["ca_common_name"], args["valid_days"], args["ca_valid_days"],
-                check_mode=self._task.check_mode, kind=args["kind"],
+                check_mode=self._task.check_mode, kind=args["kind"], ca_must_exist=args["ca_must_exist"],
             )
         except (PkiError, OSError, ValueError) as exc:
             result.update(failed=True, msg="etcd_pki: %s" % exc)

@@ -36,6 +36,7 @@ ARGUMENT_SPEC = dict(
     valid_days=dict(type="int", default=3650),
     ca_valid_days=dict(type="int", default=10950),
     kind=dict(type="str", choices=["member", "client"], default="member"),
+    ca_must_exist=dict(type="bool", default=False),
 )
 # Where each kind of certificate lives in the PKI directory.
 KIND_DIRS = {"member": "members", "client": "clients"}
@@ -201,7 +202,8 @@ def member_cert_problem(cert, key, ca_cert, sans):
     return None
 
 
-def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, check_mode=False, kind="member"):
+def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, check_mode=False, kind="member",
+           ca_must_exist=False):
     """Ensure the CA (created once when absent) and one member's key and certificate in pki_dir (or, with
     kind="client", a client's in clients/).
 
@@ -230,6 +232,10 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
         if have_key and not have_crt:
             raise PkiError("%s exists but %s does not: restore the CA certificate, or move the key away to "
                            "have a new CA made" % (ca_key_path, ca_crt_path))
+        if not have_crt and ca_must_exist:
+            raise PkiError("%s has no CA (ca.crt and ca.key), and this certificate must be signed by the cluster's "
+                           "CA: run the certificate stage (etcd_cert) first, or point etcd_pki_dir at the cluster's CA"
+                           % pki_dir)
         if not have_crt:
             result.update(changed=True, ca_created=True)
             if check_mode:

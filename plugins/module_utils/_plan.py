@@ -72,6 +72,7 @@ IGNORED_DATA_ENTRIES = ("lost+found",)
 HOST_PARAMS = ("etcd_cluster", "etcd_advertise_address", "etcd_data", "etcd_port", "etcd_peer_port",
                "etcd_safeguard", "etcd_cert_extra_sans", "etcd_pki_dir", "etcd_nofile_limit", "etcd_metrics_url")
 METRICS_URL_RE = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:\[\]]+):([0-9]+)/?$")
+DURATION_RE = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 # A metrics URL listening on every address is scraped on the member's own address.
 ANY_ADDRESS = ("0.0.0.0", "[::]", "::")
 
@@ -184,6 +185,16 @@ def is_ip(text):
     try:
         ipaddress.ip_address(str(text).strip("[]"))
         return True
+    except ValueError:
+        return False
+
+
+def is_loopback(address):
+    address = str(address).strip("[]")
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
 
@@ -552,6 +563,25 @@ class Planner(object):
                 raise ValueError
         except (TypeError, ValueError):
             self.refuse("etcd_start_timeout=%s: must be 0 (no limit) or a number of seconds." % p("etcd_start_timeout"))
+        # Prometheus refuses rules with a bad duration or threshold, and keeps its old ones without a word.
+        if not DURATION_RE.match(str(p("etcd_alert_member_down_for", "1m"))):
+            self.refuse("etcd_alert_member_down_for=%s: must be a Prometheus duration such as 30s, 1m or 1h."
+                        % p("etcd_alert_member_down_for"))
+        for name in ("etcd_alert_leader_changes", "etcd_alert_failed_proposals", "etcd_alert_fsync_seconds",
+                     "etcd_alert_commit_seconds", "etcd_alert_quota_percent", "etcd_alert_growth_hours",
+                     "etcd_alert_fragmentation_ratio", "etcd_alert_certificate_days"):
+            try:
+                if float(p(name, 1)) <= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a positive number." % (name, p(name)))
+        cert_dir = str(p("etcd_prometheus_cert_dir") or "")
+        if cert_dir and (not cert_dir.startswith("/") or len([x for x in cert_dir.split("/") if x]) < 3
+                         or posixpath.normpath(cert_dir) in (str(p("etcd_prometheus_targets_dir") or ""),
+                                                             str(p("etcd_prometheus_rules_dir") or ""))):
+            self.refuse("etcd_prometheus_cert_dir=%s: must be an absolute directory of this cluster's own, such as "
+                        "/etc/prometheus/etcd/%s (a removed cluster's certificate is deleted from it)."
+                        % (cert_dir, self.cluster))
         if as_bool(p("etcd_clean")) and [h for h in self.order if h not in self.play]:
             self.refuse("etcd_clean=true rebuilds the whole cluster %s: run it without -l. To remove some members, "
                         "run -l HOSTS -t etcd_clean." % self.cluster)
@@ -1329,55 +1359,72 @@ class Planner(object):
             return state["version"]
         return state["candidate"] if plan["stages"]["install"] else None
 
-    def scrape_target(self, host):
-        """Where Prometheus scrapes a member: its client URL (HTTPS, the client certificate of the scrape job),
-        or etcd_metrics_url when set (its scheme, and the member's own address if it listens on all)."""
+    def scrape_target(self, host, address):
+        """Where Prometheus scrapes a member: its client URL (HTTPS, with the scrape job's client certificate),
+        or etcd_metrics_url when set (its scheme; the member's own address when it listens on all). A loopback
+        listener serves agents on the member itself: Prometheus scrapes the client URL then."""
         info = self.hosts[host]
+        url_address = url_host(address)
         url = self.hp(host, "etcd_metrics_url")
         match = METRICS_URL_RE.match(str(url)) if url else None
-        if not match:
-            return "https", "%s:%s" % (info["url_host"], info["port"])
-        address = match.group(2)
-        if address in ANY_ADDRESS:
-            address = info["url_host"]
-        return match.group(1), "%s:%s" % (address, match.group(3))
+        if not match or is_loopback(match.group(2)):
+            return "https", "%s:%s" % (url_address, info["port"])
+        listen = match.group(2)
+        if listen in ANY_ADDRESS:
+            listen = url_address
+        return match.group(1), "%s:%s" % (listen, match.group(3))
 
     def plan_register(self, plan, expected):
         """The members Prometheus scrapes: one file_sd target file per member that the run expects, on every
-        host of the monitoring group; none after a removal of the whole cluster."""
+        host of the monitoring group; none after a removal of the whole cluster. mode says what the register
+        stage does: converge (targets, rules, scrape certificate), prune (a partial removal: the removed members'
+        targets only, nothing else is touched, no certificate made) or remove (the whole cluster's files)."""
         group = str(self.p("etcd_prometheus_group") or "")
         monitors = list(self.groups.get(group) or []) if group else []
         targets = {}
         members = []
+        keep = []
+        targets_dir = str(self.p("etcd_prometheus_targets_dir") or "/etc/prometheus/targets/etcd").rstrip("/")
         for host in expected:
             info = self.hosts[host]
-            if not info["address"]:
+            name = "%s-%s.yml" % (self.cluster, info["seq"])
+            address = info["address"]
+            member = self.in_membership.get(host)
+            if not address and member and member.get("peer_urls"):
+                # A DNS-named host that cannot be reached: its address as etcd knows it.
+                address = member["peer_urls"][0].split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
+            members.append(dict(host=host, name=info["name"]))
+            if not address:
+                # Not known this run: the member's target stays as it is (its alert keeps firing if it is down).
+                keep.append("%s/%s" % (targets_dir, name))
                 continue
-            scheme, target = self.scrape_target(host)
-            labels = dict(cls=self.cluster, ins=info["name"], ip=info["address"])
+            scheme, target = self.scrape_target(host, address)
+            labels = dict(cls=self.cluster, ins=info["name"], ip=address)
             if scheme != "https":
                 labels["__scheme__"] = scheme
-            targets["%s-%s.yml" % (self.cluster, info["seq"])] = [dict(labels=labels, targets=[target])]
-            members.append(dict(host=host, name=info["name"]))
-        cert_dir = str(self.p("etcd_prometheus_cert_dir") or "") or "/etc/prometheus/etcd/%s" % self.cluster
-        targets_dir = str(self.p("etcd_prometheus_targets_dir") or "/etc/prometheus/targets/etcd").rstrip("/")
+            targets[name] = [dict(labels=labels, targets=[target])]
+        cert_dir = (str(self.p("etcd_prometheus_cert_dir") or "") or "/etc/prometheus/etcd/%s" % self.cluster).rstrip("/")
         # file_sd reads YAML, and JSON is YAML.
         target_files = [dict(path="%s/%s" % (targets_dir, name),
                              content="# etcd member %s of cluster %s (written by dcs.etcd)\n%s" % (
                                  entries[0]["labels"]["ins"], self.cluster, json.dumps(entries, indent=2, sort_keys=True)))
                         for name, entries in sorted(targets.items())]
+        if plan["removing"] and not plan["rebuild"]:
+            mode = "prune" if plan["partial_removal"] else "remove"
+        else:
+            mode = "converge"
         plan["register"] = dict(
-            group=group, hosts=monitors, targets=targets, target_files=target_files, targets_dir=targets_dir,
+            group=group, hosts=monitors, mode=mode, targets=targets, target_files=target_files, keep_files=keep,
+            targets_dir=targets_dir, members=members, cert_dir=cert_dir,
             rules_file="%s/etcd-%s.rules.yml" % (str(self.p("etcd_prometheus_rules_dir") or "/etc/prometheus/rules")
                                                  .rstrip("/"), self.cluster),
-            members=members, cert_dir=cert_dir.rstrip("/"),
             # The certificates whose expiry the rules record: each member's, the CA's, the scrape certificate's.
             certificates=[dict(name=m["name"], path="%s/members/%s.crt" % (self.pki_dir(), m["host"])) for m in members]
             + [dict(name="ca", path="%s/ca.crt" % self.pki_dir()),
                dict(name="prometheus", path="%s/clients/prometheus.crt" % self.pki_dir())],
             # This cluster's target files, and no other cluster's ("etcd-1.yml", not "etcd-meta-1.yml").
             target_pattern="^%s-[0-9]+\\.yml$" % re.escape(str(self.cluster)),
-            remove_cluster=bool(plan["removing"]) and not plan["partial_removal"] and not plan["rebuild"])
+            remove_cluster=mode == "remove")
 
     def plan_verify(self, plan, settled, joiners, removed, in_membership, read_ok):
         hosts = self.hosts

@@ -141,6 +141,11 @@ options:
         description: Python regular expression matched against the file names in O(exclusive[].path).
         type: str
         required: true
+      keep:
+        description: Paths that stay although this call does not write them (files it does not know the content of).
+        type: list
+        elements: path
+        default: []
   restart_paths:
     description:
       - Files the program that reads them loads only at start (config, unit, certificates). RV(restart_needed)
@@ -340,7 +345,8 @@ def ensure_exclusive(module, spec, written, diffs):
     removed = []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if pattern.search(name) and path not in written and os.path.isfile(path) and not os.path.islink(path):
+        if pattern.search(name) and path not in written and path not in (spec.get("keep") or []) \
+                and os.path.isfile(path) and not os.path.islink(path):
             diffs.append(dict(before=dict(path=path, state="file"), after=dict(path=path, state="absent")))
             if not module.check_mode:
                 os.unlink(path)
@@ -407,7 +413,8 @@ def main():
             absent=dict(type="list", elements="path", default=[]),
             rmdir=dict(type="list", elements="path", default=[]),
             exclusive=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True), regexp=dict(type="str", required=True))),
+                path=dict(type="path", required=True), regexp=dict(type="str", required=True),
+                keep=dict(type="list", elements="path", default=[]))),
             restart_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,

@@ -58,6 +58,12 @@ options:
     type: str
     choices: [member, client]
     default: member
+  ca_must_exist:
+    description:
+      - Fail instead of creating a CA when O(pki_dir) has none. For certificates that must be signed by a CA
+        that already exists (a scrape certificate for a running cluster).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full

@@ -119,3 +119,12 @@ def test_a_client_certificate_is_client_only_and_has_no_sans(tmp_path):
     import time
     assert 29 * 86400 < not_after(result["cert"]) - time.time() <= 30 * 86400
     assert not_after(str(tmp_path / "absent.crt")) is None
+
+
+def test_a_certificate_that_needs_the_existing_ca_never_makes_one(tmp_path):
+    with pytest.raises(PkiError, match="has no CA"):
+        ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client", ca_must_exist=True)
+    assert not (tmp_path / "ca.crt").exists() and not (tmp_path / "ca.key").exists()
+    make(tmp_path)
+    assert ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client",
+                  ca_must_exist=True)["cert_issued"]

@@ -177,3 +177,14 @@ def test_exclusive_removes_only_the_other_files_of_the_pattern(tmp_path, run_mod
     assert not run_module(main, spec)["changed"]
     gone = run_module(main, {"exclusive": [{"path": str(tmp_path / "absent"), "regexp": "."}]})
     assert not gone["changed"]
+
+
+def test_exclusive_keeps_the_files_it_is_told_to(tmp_path, run_module):
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    for name in ("etcd-1.yml", "etcd-2.yml", "etcd-3.yml"):
+        (targets / name).write_text("old\n")
+    spec = {"exclusive": [{"path": str(targets), "regexp": r"^etcd-[0-9]+\.yml$",
+                           "keep": [str(targets / "etcd-1.yml"), str(targets / "etcd-2.yml")]}]}
+    assert run_module(main, spec)["changed_paths"] == [str(targets / "etcd-3.yml")]
+    assert sorted(p.name for p in targets.iterdir()) == ["etcd-1.yml", "etcd-2.yml"]
