@@ -63,7 +63,9 @@ def test_02_the_rules_are_loaded_and_evaluate():
     assert sorted(g["name"] for g in groups) == ["etcd-etcd-alerts", "etcd-etcd-records"]
     alerts = [r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"]
     assert len(alerts) == 12 and "EtcdNoLeader" in alerts
-    members_up = wait("the recording rule", lambda: api("query", query="etcd_cluster:members_up:count")["result"])
+    # The rules may first evaluate before every member was scraped once: wait for the count of all three.
+    members_up = wait("the recording rule counting 3 members", lambda: [
+        r for r in api("query", query="etcd_cluster:members_up:count")["result"] if r["value"][1] == "3"])
     assert members_up[0]["value"][1] == "3"
     # --metrics extensive: the gRPC handling-time histograms are there.
     assert api("query", query='count(grpc_server_handling_seconds_bucket{job="etcd"})')["result"]
