@@ -11,7 +11,10 @@ import json
 import os
 import subprocess
 
-from ansible.module_utils.basic import env_fallback
+try:
+    from ansible.module_utils.basic import env_fallback
+except ImportError:  # The scheduled backup on a member (_backup.py) runs this runner without Ansible.
+    env_fallback = None
 
 CONNECTION_ARGSPEC = dict(
     etcdctl_path=dict(type="path", default="etcdctl"),
@@ -109,20 +112,21 @@ def member_list(ctl, endpoints=None):
     return parsed
 
 
-def json_many(ctl, requests):
+def json_many(ctl, requests, optional=()):
     """Run several `etcdctl ... -w json` requests ((args, endpoints) pairs) at the same time; return
-    (rc, parsed) per request, in order, or raise EtcdctlError for one that printed no JSON."""
+    (rc, parsed) per request, in order, or raise EtcdctlError for one that printed no JSON (one whose index is
+    in `optional` gives (rc, None) instead)."""
     env = dict(os.environ)
     env.update(ctl.environ)
     procs = [(args, subprocess.Popen(ctl.argv(list(args) + ["-w", "json"], endpoints), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
              for args, endpoints in requests]
     results = []
-    for args, proc in procs:
+    for index, (args, proc) in enumerate(procs):
         out, err = proc.communicate()
         out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         parsed = parse_json_output(out)
-        if proc.returncode != 0 and parsed is None:
+        if proc.returncode != 0 and parsed is None and index not in optional:
             raise EtcdctlError(list(args), proc.returncode, out, err)
         results.append((proc.returncode, parsed))
     return results

@@ -122,6 +122,13 @@ raft_index:
   description: The highest raft index any member reported (entries committed so far), or 0.
   returned: always
   type: int
+statuses:
+  description:
+    - When the member list cannot be read (the module fails), each endpoint's own status by client URL
+      (C(member_id), C(leader) it knows, C(0) for none, C(raft_index), C(version)), so that a cluster that
+      lost its quorum can still be judged.
+  returned: failure
+  type: dict
 auth_enabled:
   description: Whether RBAC authentication is enabled; null when the answer did not tell.
   returned: when O(check_auth) is true
@@ -208,6 +215,28 @@ def summarize(member_list_json, health, status, alarms):
     )
 
 
+def local_statuses(ctl):
+    """Each endpoint's own status, by client URL, when the cluster cannot be read (etcdctl 3.5 asks for a
+    linearizable member list, which a member without a quorum cannot serve; a status is the member's own):
+    member ID, leader it knows (0: none), raft index. Empty when no endpoint answers."""
+    try:
+        answers = json_many(ctl, [(["endpoint", "status"], ctl.endpoints)], optional=(0,))
+    except (EtcdctlError, OSError):
+        return {}
+    return statuses_of(answers[0][1])
+
+
+def statuses_of(parsed):
+    """The statuses of `endpoint status -w json` (a list, or one entry) by endpoint."""
+    result = {}
+    for entry in parsed if isinstance(parsed, list) else [parsed] if isinstance(parsed, dict) else []:
+        status = entry.get("Status") or {}
+        header = status.get("header") or {}
+        result[entry.get("Endpoint")] = dict(member_id=hex_id(header.get("member_id", 0)), leader=hex_id(status.get("leader", 0)),
+                                             raft_index=status.get("raftIndex"), version=status.get("version"))
+    return result
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC, check_auth=dict(type="bool", default=False)),
                            supports_check_mode=True)
@@ -222,19 +251,27 @@ def main():
         probe = start_auth_probe(ctl, (ctl.endpoints or urls or [None])[0]) if module.params["check_auth"] else None
         if urls:
             requests += [(["endpoint", "health"], urls), (["endpoint", "status"], urls)]
-        answers = json_many(ctl, requests)
+        # A cluster without a quorum answers no alarm list: reported as a problem, the rest is still read.
+        answers = json_many(ctl, requests, optional=(0,))
         alarms = (answers[0][1] or {}).get("alarms") or []
+        if answers[0][1] is None:
+            extra["alarms_unknown"] = True
         health = (answers[1][1] or []) if urls else []
         status = (answers[2][1] or []) if urls else []
         if probe is not None:
             extra["auth_enabled"] = auth_probe_result(probe)
     except EtcdctlError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, healthy=False)
+        module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, healthy=False,
+                         statuses=local_statuses(ctl))
     if isinstance(health, dict):
         health = [health]
     if isinstance(status, dict):
         status = [status]
-    module.exit_json(changed=False, **dict(summarize(members, health, status, alarms), **extra))
+    result = summarize(members, health, status, alarms)
+    if extra.pop("alarms_unknown", False):
+        result["problems"].append("the alarm list could not be read")
+        result["healthy"] = False
+    module.exit_json(changed=False, **dict(result, **extra))
 
 
 if __name__ == "__main__":

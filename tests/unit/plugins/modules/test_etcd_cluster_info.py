@@ -85,3 +85,19 @@ def test_auth_probe_answers():
     assert auth_from_answer(0, "") is False
     assert auth_from_answer(2, AUTH_ON_34) is True
     assert auth_from_answer(1, UNREACHABLE) is None
+
+
+@pytest.mark.parametrize("version,lists", [("etcd-3.4.23", True), ("etcd-3.5.16", False)])
+def test_a_member_without_a_quorum_still_tells_its_own_status(version, lists):
+    """Two members, one stopped: etcdctl 3.5 asks for a linearizable member list, which the other cannot serve;
+    3.4 gets the member's own view. Either way each answering member's status has no leader and its raft index."""
+    listed = json.loads((FIXTURES / ("%s-lost-quorum-member-list.json" % version)).read_text())
+    assert (listed["rc"] == 0) == lists
+    if not lists:
+        assert "context deadline exceeded" in listed["stderr"]
+    status = json.loads((FIXTURES / ("%s-lost-quorum-endpoint-status.json" % version)).read_text())
+    assert status["rc"] != 0 and "Failed to get the status of endpoint CLIENT2" in status["stderr"]
+    statuses = etcd_cluster_info.statuses_of(parse_json_output(status["stdout"]))
+    assert list(statuses) == ["CLIENT1"]
+    assert statuses["CLIENT1"]["leader"] == "0" and statuses["CLIENT1"]["raft_index"] > 20
+    assert statuses["CLIENT1"]["version"] == version.split("-")[1]
