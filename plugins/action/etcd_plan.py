@@ -6,7 +6,9 @@ what the probes and the cluster read found, and returns module_utils._plan's pla
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
@@ -68,6 +70,10 @@ class ActionModule(ActionBase):
         if needed.get("pki_dir"):
             # Compared with the CA the members hold: hashed as they received it.
             controller["ca_sha256"] = delivered_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
+        if needed.get("restore_snapshot"):
+            controller["restore"] = self.restore_snapshot(os.path.expanduser(needed["restore_snapshot"]))
+        # Names what a restore or a recovery sets aside, and the restored cluster's token.
+        controller["stamp"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         plan = make_plan(inputs, controller)
         result.update(plan)
         result["changed"] = False
@@ -77,6 +83,23 @@ class ActionModule(ActionBase):
         if plan["refusals"]:
             result.update(failed=True, msg=" ".join(plan["refusals"]))
         return result
+
+    @staticmethod
+    def restore_snapshot(path):
+        """The snapshot a restore uses, on the controller: whether it exists, its SHA-256, its sidecar."""
+        found = dict(path=path, exists=os.path.isfile(path), sidecar=None)
+        found["sidecar_path"] = path[:-3] + ".json" if path.endswith(".db") else path + ".json"
+        if found["exists"]:
+            found["sha256"] = file_sha256(path)
+        if os.path.isfile(found["sidecar_path"]):
+            try:
+                with open(found["sidecar_path"]) as handle:
+                    found["sidecar"] = json.load(handle)
+                if not isinstance(found["sidecar"], dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as exc:
+                found["sidecar"], found["sidecar_error"] = None, to_text(exc)
+        return found
 
     def inputs(self, task_vars, args, groups, run_tags, skip_tags):
         templar = self._templar
@@ -117,8 +140,16 @@ class ActionModule(ActionBase):
             read = plain(task_vars[args["read_var"]])
             if read.get("skipped"):
                 read = None
+        # Which peer URLs answered (a restore's check of the old members outside the inventory).
+        peers = None
+        if args["peers_var"] and args["peers_var"] in task_vars:
+            peers = {}
+            for item in plain(task_vars[args["peers_var"]]).get("results") or []:
+                if isinstance(item, dict) and isinstance(item.get("item"), dict) and not item.get("skipped"):
+                    peers[item["item"].get("url")] = not item.get("failed")
         return dict(
             params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
             check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,
             host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["rebuilt"],
+            recovered=args["recovered"], peers=peers,
         )

@@ -22,6 +22,11 @@ import json
 import posixpath
 import re
 
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
+    choose_member,
+    parse_duration,
+    restore_flags,
+)
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import (
     initial_cluster,
     leader_last,
@@ -45,6 +50,8 @@ RUNNING_STATES = ("active", "activating", "reloading")
 STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_dir", "etcd_config", "etcd_cert",
               "etcd_conf", "etcd_launch", "etcd_register")
 REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
+# Operations on the whole cluster, run on their own: -t etcd_backup, -t etcd_restore, -t etcd_recover.
+OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover")
 NOT_HERE_TAGS = {
     "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
     "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
@@ -86,6 +93,8 @@ ARGUMENT_SPEC = dict(
     read_var=dict(type="str"),
     paths=dict(type="dict", default={}),
     rebuilt=dict(type="bool", default=False),
+    peers_var=dict(type="str"),
+    recovered=dict(type="bool", default=False),
 )
 
 
@@ -250,19 +259,29 @@ def run_problems(groups, cluster, run_tags, skip_tags=()):
                         % (cluster, names(sorted(g for g in groups if g not in ("all", "ungrouped"))) or "none"))
     for option, tags in (("-t", run_tags), ("--skip-tags", skip_tags)):
         for tag in tags or []:
-            if tag in STAGE_TAGS or tag in ANSIBLE_TAGS or not str(tag).startswith("etcd_"):
+            if tag in STAGE_TAGS or tag in OPERATION_TAGS or tag in ANSIBLE_TAGS or not str(tag).startswith("etcd_"):
                 continue
             hint = NOT_HERE_TAGS.get(tag)
             if hint and option == "-t":
                 problems.append("-t %s: %s, so this tag would run nothing. Nothing was changed." % (tag, hint))
             elif not hint:
-                problems.append("%s %s: no such stage. The stages (tags) are %s. Nothing was changed."
-                                % (option, tag, ", ".join(STAGE_TAGS)))
+                problems.append("%s %s: no such stage. The stages (tags) are %s; the operations are %s. Nothing was "
+                                "changed." % (option, tag, ", ".join(STAGE_TAGS), ", ".join(OPERATION_TAGS)))
     selected = [t for t in run_tags or [] if t in STAGE_TAGS]
     if [t for t in selected if t in REMOVAL_TAGS] and [t for t in selected if t not in REMOVAL_TAGS]:
         problems.append("-t %s: etcd_clean and etcd_purge remove members and cannot be combined with the other "
                         "stages. Run them separately. Nothing was changed." % ",".join(selected))
+    operations = [t for t in run_tags or [] if t in OPERATION_TAGS]
+    if operations and (len(operations) > 1 or selected):
+        problems.append("-t %s: %s runs on its own, combined with no stage or other operation. Nothing was changed."
+                        % (",".join(selected + operations), " and ".join(operations)))
     return problems
+
+
+def operation_of(run_tags):
+    """The operation a run performs (backup, restore, recover), or None for a converge or a removal."""
+    found = [t for t in run_tags or [] if t in OPERATION_TAGS]
+    return found[0][len("etcd_"):] if len(found) == 1 else None
 
 
 def stages_run(run_tags, skip_tags=()):
@@ -405,7 +424,9 @@ def controller_paths(inputs):
     and the CA certificate in the resolved etcd_pki_dir."""
     planner = Planner(inputs, {})
     return dict(archive=planner.archive_src(), pki_dir=planner.pki_dir(),
-                archive_path=planner.archive_path() if planner.p("etcd_install_method") == "archive" else None)
+                archive_path=planner.archive_path() if planner.p("etcd_install_method") == "archive" else None,
+                restore_snapshot=str(planner.p("etcd_restore_snapshot") or "") or None
+                if planner.operation == "restore" else None)
 
 
 def make_plan(inputs, controller):
@@ -428,6 +449,10 @@ class Planner(object):
         self.probes = inputs.get("probes")
         self.read = inputs.get("cluster_read")
         self.rebuilt = bool(inputs.get("rebuilt"))
+        # After the first half of a recovery, the run re-adds the other members as a converge does.
+        self.recovered = bool(inputs.get("recovered"))
+        self.operation = None if self.recovered else operation_of(self.run_tags)
+        self.peers = inputs.get("peers")
         self.controller = controller or {}
         self.refusals = []
         self.warnings = []
@@ -569,7 +594,7 @@ class Planner(object):
                         % p("etcd_alert_member_down_for"))
         for name in ("etcd_alert_leader_changes", "etcd_alert_failed_proposals", "etcd_alert_fsync_seconds",
                      "etcd_alert_commit_seconds", "etcd_alert_quota_percent", "etcd_alert_growth_hours",
-                     "etcd_alert_fragmentation_ratio", "etcd_alert_certificate_days"):
+                     "etcd_alert_fragmentation_ratio", "etcd_alert_certificate_days", "etcd_alert_backup_hours"):
             try:
                 if float(p(name, 1)) <= 0:
                     raise ValueError
@@ -582,6 +607,7 @@ class Planner(object):
             self.refuse("etcd_prometheus_cert_dir=%s: must be an absolute directory of this cluster's own, such as "
                         "/etc/prometheus/etcd/%s (a removed cluster's certificate is deleted from it)."
                         % (cert_dir, self.cluster))
+        self.check_backup_parameters()
         if as_bool(p("etcd_clean")) and [h for h in self.order if h not in self.play]:
             self.refuse("etcd_clean=true rebuilds the whole cluster %s: run it without -l. To remove some members, "
                         "run -l HOSTS -t etcd_clean." % self.cluster)
@@ -592,6 +618,31 @@ class Planner(object):
             self.warn("Cluster %s has %d members. An even count tolerates no more failures than one member fewer: "
                       "prefer 1, 3 or 5." % (self.cluster, len(self.order)))
         self.input_warnings = len(self.warnings)
+
+    def check_backup_parameters(self):
+        p = self.p
+        for name in ("etcd_backup", "etcd_restore_keep_old_data"):
+            if p(name) is not None and not isinstance(p(name), bool) and str(p(name)).lower() not in (
+                    "true", "false", "yes", "no", "1", "0"):
+                self.refuse("%s=%s: must be true or false." % (name, p(name)))
+        for name, least in (("etcd_backup_keep", 1), ("etcd_restore_bump_revision", 0)):
+            try:
+                if int(p(name, least)) < least or isinstance(p(name), bool):
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a whole number of at least %d." % (name, p(name), least))
+        for name in ("etcd_backup_max_age", "etcd_backup_randomized_delay"):
+            if parse_duration(p(name, 0)) is None:
+                self.refuse("%s=%s: must be a duration such as 0, 30m, 36h, 14d or 2w." % (name, p(name)))
+        schedule = str(p("etcd_backup_schedule", "daily") or "")
+        if not schedule.strip() or "\n" in schedule or "=" in schedule:
+            self.refuse("etcd_backup_schedule=%r: must be a systemd calendar expression such as daily, hourly or "
+                        "'*-*-* 02:30:00' (man systemd.time)." % schedule)
+        for name in ("etcd_backup_dir", "etcd_backup_textfile_dir"):
+            value = str(p(name) or "")
+            if value and (not value.startswith("/") or posixpath.normpath(value) in SYSTEM_DIRS | set(["/"])):
+                self.refuse("%s=%s: must be an absolute directory of its own (not a system directory)%s."
+                            % (name, value, ", or empty for none" if name == "etcd_backup_textfile_dir" else ""))
 
     def on(self, name, value):
         """' (on h1, h2)' when only some members have this value of a per-member parameter, else ''."""
@@ -767,6 +818,7 @@ class Planner(object):
         conf = paths.get(self.paths.get("conf_file")) or {}
         permit = paths.get(self.paths.get("permit")) or {}
         ca = paths.get(self.paths.get("ca_file")) or {}
+        timer = paths.get(self.paths.get("backup_timer")) or {}
         state = probe.get("service_state") or ("active" if probe.get("service_active") else "inactive")
         has_data = bool(probe.get("data_initialized"))
         entries = list(probe.get("data_dir_entries") or [])
@@ -779,6 +831,7 @@ class Planner(object):
             user_exists=bool(probe.get("user_exists")),
             conf_exists=bool(conf.get("exists")),
             permit_exists=bool(permit.get("exists")),
+            backup_timer_exists=bool(timer.get("exists")),
             ca_sha256=ca.get("sha256") if ca.get("exists") else None,
             version=probe.get("version"),
             stale_reasons=list(probe.get("stale_reasons") or []),
@@ -817,6 +870,7 @@ class Planner(object):
             # hosts that have no etcd yet.
             probe_package="etcd-server" if self.p("etcd_install_method") == "package" and not self.p("etcd_version") else None,
         )
+        plan["backup"] = self.backup_settings(hosts)
         if self.probes is None:
             return plan
         self.plan_with_probes(plan)
@@ -830,7 +884,7 @@ class Planner(object):
         removing = bool(set(self.run_tags) & set(REMOVAL_TAGS)) or (as_bool(self.p("etcd_clean")) and not self.rebuilt)
         rebuild = as_bool(self.p("etcd_clean")) and not self.rebuilt
         purging = "etcd_purge" in self.run_tags
-        plan.update(removing=removing, rebuild=rebuild, purging=purging, rebuilt=self.rebuilt)
+        plan.update(removing=removing, rebuild=rebuild, purging=purging, rebuilt=self.rebuilt, operation=self.operation)
         unreachable = [h for h in self.order if self.probe_of(h) is not None and not self.reachable(h)]
         # Not "unreachable": Ansible would take a result with that key for an unreachable host.
         plan["unreachable_hosts"] = unreachable
@@ -894,7 +948,8 @@ class Planner(object):
         partial = bool(removed) and any(is_member(h) for h in settled)
         plan["partial_removal"] = partial
         self.plan_safeguard(plan, removed if not rebuild else [h for h in self.order if h in self.play], purging, rebuild)
-        self.plan_disk(plan, removing, rebuild)
+        # A restore or a recovery is what a member that lost its data needs: not a reason to refuse.
+        self.plan_disk(plan, removing, rebuild, data_lost_ok=self.operation in ("restore", "recover"))
 
         # --- what this run reads -------------------------------------------------------------------------------
         running = [h for h in self.order if states[h] and states[h]["running"] and states[h]["has_data"]]
@@ -912,8 +967,8 @@ class Planner(object):
         restart_requested = [h for h in self.play if h in hosts and states[h] and states[h]["running"]
                              and ("etcd_launch" in self.run_tags or states[h]["stale_reasons"])]
         needs_read = bool(read_hosts) and not (removing and not partial) and not rebuild and (
-            joining_run or partial or strangers_possible or bool(upgrade_hosts) or bool(restart_requested)
-            or bool([h for h in self.order if h not in self.play]) or bool(unreachable))
+            bool(self.operation) or joining_run or partial or strangers_possible or bool(upgrade_hosts)
+            or bool(restart_requested) or bool([h for h in self.order if h not in self.play]) or bool(unreachable))
         if needs_read:
             # Whether RBAC is on matters to a 3.4 to 3.5 upgrade (etcd does not support it then), also to one
             # that was interrupted: its binaries are installed, but members still run 3.4.
@@ -928,6 +983,12 @@ class Planner(object):
         if plan["stage"] == "probed":
             # The read comes first; the rest is planned with it.
             self.plan_basics(plan, removed, settled, [], upgrade_hosts)
+            return
+        if self.operation:
+            # An operation registers nothing (the register stage's tasks, tagged always, find no host).
+            plan["register"] = dict(hosts=[], mode="none", group=str(self.p("etcd_prometheus_group") or ""), rules_file="")
+            self.plan_basics(plan, [], list(self.order), [], [])
+            getattr(self, "plan_" + self.operation)(plan, running, voters)
             return
         if removing:
             self.plan_removal(plan, removed, settled, partial, voters, read_ok, rebuild)
@@ -973,6 +1034,209 @@ class Planner(object):
         self.plan_restarts(plan, joiners, removed, read_ok)
         self.plan_verify(plan, settled, joiners, removed, in_membership, read_ok)
 
+    # --- operations: backup, restore, recovery ------------------------------------------------------------
+    def backup_settings(self, hosts):
+        """What the scheduled and the on-demand backup use: where backups go, how many are kept, which member
+        is preferred (the inventory's order), and the endpoints a member asks about the others."""
+        return dict(
+            enabled=as_bool(self.p("etcd_backup")), dir=str(self.p("etcd_backup_dir") or "/var/backups/etcd").rstrip("/"),
+            keep=self.int_param("etcd_backup_keep", 7), max_age=parse_duration(self.p("etcd_backup_max_age", 0)) or 0,
+            randomized_delay=parse_duration(self.p("etcd_backup_randomized_delay", 0)) or 0,
+            preference=[hosts[h]["name"] for h in self.order],
+            endpoints=[hosts[h]["client_url"] for h in self.order if hosts[h]["client_url"]],
+            fetch_dir=str(self.p("etcd_backup_fetch_dir") or ""), host=None, endpoint=None)
+
+    def int_param(self, name, default):
+        try:
+            return int(self.p(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    def host_of_member(self, name):
+        return next((h for h in self.order if self.hosts[h]["name"] == name), None)
+
+    def plan_backup(self, plan, running, voters):
+        """-t etcd_backup: the member that takes the backup now, chosen as the scheduled backup chooses it."""
+        if not self.read_ok:
+            self.refuse("Cannot back up cluster %s: %s. Nothing was changed." % (
+                self.cluster, self.read_problem or "no member of it is running"))
+            return
+        chosen = choose_member(self.members, plan["backup"]["preference"])
+        host = self.host_of_member(chosen) if chosen else None
+        if host is None or not self.reachable(host):
+            self.refuse("Cannot back up cluster %s: no healthy voting member of the inventory to take the backup "
+                        "from (chosen: %s). Nothing was changed." % (self.cluster, chosen or "none"))
+            return
+        plan["backup"].update(host=host, endpoint=self.hosts[host]["client_url"])
+
+    def restore_inputs(self):
+        """The snapshot a restore uses, as the action found it on the controller: path, SHA-256, sidecar."""
+        return self.controller.get("restore") or {}
+
+    def plan_restore(self, plan, running, voters):
+        """-t etcd_restore: every member restored from the same snapshot, with a new cluster token. Refused under
+        etcd_safeguard, with -l, for a snapshot that does not verify, and while a member outside the inventory
+        still answers on its peer port."""
+        hosts = self.hosts
+        snapshot = str(self.p("etcd_restore_snapshot") or "")
+        found = self.restore_inputs()
+        if not snapshot:
+            self.refuse("-t etcd_restore needs etcd_restore_snapshot=PATH, a snapshot file on the controller (a backup "
+                        "fetched with etcd_backup_fetch_dir, for example). Nothing was changed.")
+            return
+        if not found.get("exists"):
+            self.refuse("etcd_restore_snapshot=%s: no such file on the controller. Nothing was changed." % snapshot)
+            return
+        sidecar = found.get("sidecar")
+        if found.get("sidecar_error"):
+            self.refuse("etcd_restore_snapshot=%s: its sidecar %s cannot be read: %s. Nothing was changed."
+                        % (snapshot, found.get("sidecar_path"), found["sidecar_error"]))
+        elif sidecar is not None and sidecar.get("sha256") != found.get("sha256"):
+            self.refuse("etcd_restore_snapshot=%s does not verify: its SHA-256 is %s, its sidecar %s records %s. It is "
+                        "damaged or not the backup the sidecar describes. Nothing was changed."
+                        % (snapshot, found.get("sha256"), found.get("sidecar_path"), sidecar.get("sha256")))
+        elif sidecar is None:
+            self.warn("etcd_restore_snapshot=%s has no sidecar (%s): the snapshot is checked with snapshot status "
+                      "alone, and the restored key count is not compared with a record."
+                      % (snapshot, found.get("sidecar_path")))
+        guarded = [h for h in self.order if hosts[h]["safeguard"]]
+        if guarded:
+            self.refuse("etcd_safeguard is true for %s: a restore replaces the data of every member of cluster %s. "
+                        "Set etcd_safeguard=false for the restore. Nothing was changed." % (names(guarded), self.cluster))
+        outside = [h for h in self.order if h not in self.play]
+        if outside:
+            self.refuse("A restore rebuilds every member of cluster %s, but %s %s outside this run (-l). Run it without "
+                        "-l. Nothing was changed." % (self.cluster, names(outside), "is" if len(outside) == 1 else "are"))
+        unreachable = [h for h in self.order if not self.reachable(h)]
+        if unreachable:
+            self.refuse("Cannot restore cluster %s: %s cannot be reached. Every member is restored at once; fix the "
+                        "connection, or take the host out of the inventory. Nothing was changed."
+                        % (self.cluster, names(unreachable)))
+        missing = [h for h in self.order if self.reachable(h) and not (self.states[h]["version"] and self.states[h]["unit_exists"])]
+        if missing:
+            self.refuse("Cannot restore cluster %s: %s %s no etcd deployed (binaries and unit). Deploy the cluster "
+                        "first (./etcd.yml), then restore into it. Nothing was changed."
+                        % (self.cluster, names(missing), "has" if len(missing) == 1 else "have"))
+        # Members of the cluster as it was that the inventory does not list: from the running cluster and the
+        # sidecar. One that still runs would keep the old cluster alive next to the restored one.
+        ours = set(hosts[h]["peer_url"] for h in self.order)
+        urls = []
+        for member in list(self.members or []) + list((sidecar or {}).get("members") or []):
+            for url in member.get("peer_urls") or []:
+                if url not in ours and url not in urls:
+                    urls.append(url)
+        outsiders = []
+        for url in urls:
+            match = re.match(r"^https?://(\[[^\]]+\]|[^:/]+):([0-9]+)", url)
+            if match:
+                outsiders.append(dict(url=url, host=match.group(1).strip("[]"), port=int(match.group(2))))
+        answering = [o["url"] for o in outsiders if (self.peers or {}).get(o["url"])]
+        if answering:
+            self.refuse("Refusing to restore cluster %s: %s, a member of the cluster outside the inventory, still "
+                        "answers on its peer port. Stop its etcd (and wipe it) first, or add its host to the inventory: "
+                        "a running old member next to the restored cluster splits it. Nothing was changed."
+                        % (self.cluster, ", ".join(answering)))
+        bump = int(self.p("etcd_restore_bump_revision", 0) or 0)
+        stamp = str(self.controller.get("stamp") or "")
+        sha = str(found.get("sha256") or "")
+        notes = {}
+        for host in self.order:
+            flags, note = restore_flags((self.states.get(host) or {}).get("version"), bump)
+            hosts[host]["restore_flags"] = flags
+            notes.setdefault(note, []).append(host)
+        bumped = all(hosts[h]["restore_flags"] for h in self.order)
+        if not bumped:
+            for note, where in sorted(notes.items()):
+                if "not bumped" in note:
+                    self.warn("%s (%s)." % (note[0].upper() + note[1:], names(where)))
+        if len(set(tuple(hosts[h]["restore_flags"]) for h in self.order)) > 1:
+            self.refuse("Cannot restore cluster %s: its members run etcd versions that do not all support "
+                        "--bump-revision (%s). Every member must be restored the same way: upgrade them to one version "
+                        "first, or set etcd_restore_bump_revision=0. Nothing was changed."
+                        % (self.cluster, "; ".join("%s: %s" % (names(w), n) for n, w in sorted(notes.items()))))
+        revision = int((sidecar or {}).get("revision") or 0)
+        dirname = "%s/restore" % plan["backup"]["dir"]
+        base = posixpath.basename(snapshot)
+        plan["restore"] = dict(
+            src=snapshot, sha256=sha, sidecar=sidecar, sidecar_src=found.get("sidecar_path") if sidecar is not None else None,
+            dir=dirname, file="%s/%s" % (dirname, base), sidecar_file="%s/%s.json" % (dirname, base[:-3] if base.endswith(".db") else base),
+            token="%s-restore-%s-%s" % (self.cluster, stamp, sha[:8]), suffix="before-restore-%s" % stamp,
+            initial_cluster=initial_cluster([dict(name=hosts[h]["name"], peer_urls=[hosts[h]["peer_url"]]) for h in self.order]),
+            outsiders=outsiders, bumped=bumped,
+            note=sorted(notes)[0] if len(notes) == 1 else "; ".join(sorted(notes)),
+            # What the restored cluster must hold: the sidecar's keys, read at the revision the restore starts
+            # at (the snapshot's, bumped when etcd can), and no lower a revision than the snapshot's.
+            expect=dict(keys=(sidecar or {}).get("keys"), revision=revision + (bump if bumped else 0) if sidecar else None,
+                        min_revision=revision),
+            keep_old_data=as_bool(self.p("etcd_restore_keep_old_data")))
+        plan["verify"] = dict(host=self.order[0] if self.order else None, expect=self.expect_all(),
+                              endpoints=[hosts[h]["client_url"] for h in self.order])
+
+    def expect_all(self):
+        """What a restored or recovered cluster must be: every inventory host a healthy member, one leader."""
+        members = [dict(name=self.hosts[h]["name"], peer_url=self.hosts[h]["peer_url"] or None) for h in self.order]
+        return dict(members=members, tolerate_down=[], margin=0, versions={})
+
+    def plan_recover(self, plan, running, voters):
+        """-t etcd_recover: a cluster that lost its quorum restarted from its most advanced surviving member as a
+        one-member cluster; the other members re-added through the scale-out path. Refused while a quorum exists."""
+        hosts = self.hosts
+        healthy = [m for m in voters if m.get("started") and m.get("healthy")]
+        # Without a quorum, etcdctl 3.5 cannot list the members: the read then has each member's own status.
+        statuses = {} if self.read_ok else dict((self.read or {}).get("statuses") or {})
+        leading = sorted(set(s.get("leader") for s in statuses.values() if s.get("leader") not in (None, "0")))
+        if leading:
+            self.refuse("Cannot recover cluster %s: the member list could not be read, but a member knows a leader "
+                        "(%s); the cluster may still have its quorum. Try again. Nothing was changed."
+                        % (self.cluster, ", ".join(leading)))
+            return
+        if self.read_ok and voters and len(healthy) >= quorum(len(voters)) and (self.read or {}).get("leader"):
+            self.refuse("Cluster %s has its quorum (%d of %d voting members healthy, leader %s): a recovery would throw "
+                        "away the members that work. Replace a failed member with -l HOST -t etcd_clean, then -l HOST "
+                        "-e etcd_init=existing. Nothing was changed."
+                        % (self.cluster, len(healthy), len(voters), (self.read or {}).get("leader_name") or "known"))
+            return
+        named = len(self.play) == 1 and len(self.order) > 1
+        candidates = []
+        for host in self.order:
+            state = self.states.get(host) or {}
+            if host not in self.play or not state.get("has_data"):
+                continue
+            member = self.in_membership.get(host) or {}
+            status = member.get("status") or statuses.get(hosts[host]["client_url"]) or {}
+            if status.get("raft_index") is None and not named:
+                continue
+            candidates.append((-int(status.get("raft_index") or 0), self.order.index(host), host))
+        if not candidates:
+            self.refuse("Cannot recover cluster %s: no member of the run holds data and answers with its raft index "
+                        "(%s). Start the surviving member with the most recent data, or name it with -l HOST. Nothing "
+                        "was changed." % (self.cluster, self.read_problem or "read: %d members" % len(self.members or [])))
+            return
+        survivor = sorted(candidates)[0][2]
+        others = [h for h in self.order if h != survivor and h in self.play]
+        unreachable = [h for h in others if not self.reachable(h)]
+        if unreachable:
+            self.refuse("Cannot recover cluster %s: %s cannot be reached to be re-added. Take %s out of the inventory "
+                        "(add it back later with -e etcd_init=existing), or recover %s alone with -l %s. Nothing was "
+                        "changed." % (self.cluster, names(unreachable), "it" if len(unreachable) == 1 else "them",
+                                      survivor, survivor))
+            return
+        stamp = str(self.controller.get("stamp") or "")
+        status = (self.in_membership.get(survivor) or {}).get("status") or statuses.get(hosts[survivor]["client_url"]) or {}
+        plan["recover"] = dict(
+            survivor=survivor, name=hosts[survivor]["name"], raft_index=status.get("raft_index"), others=others,
+            outside=[h for h in self.order if h not in self.play], suffix="before-recover-%s" % stamp,
+            force_config="/run/etcd-force-new-cluster.yml",
+            dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf")
+        # The first half ends with the survivor alone in its cluster, healthy.
+        plan["verify"] = dict(host=survivor, endpoints=[hosts[survivor]["client_url"]], expect=dict(
+            members=[dict(name=hosts[survivor]["name"], peer_url=hosts[survivor]["peer_url"])], tolerate_down=[],
+            margin=0, versions={}))
+        self.warn("Recovering cluster %s from %s (%s, raft index %s)%s." % (
+            self.cluster, survivor, hosts[survivor]["name"], status.get("raft_index", "unknown"),
+            "; the data of %s is set aside and %s re-added as new members" % (names(others), "it is" if len(others) == 1 else "they are")
+            if others else ""))
+
     # --- pieces ----------------------------------------------------------------------------------------------
     def voter_problems(self, voters):
         """What a membership change or an upgrade cannot go on with: a voting member (of those given) that is
@@ -1013,7 +1277,7 @@ class Planner(object):
                             "was changed. Set etcd_safeguard=false for this host, or force the removal with -t "
                             "etcd_purge." % (host, self.hosts[host]["name"], ", ".join(what), action))
 
-    def plan_disk(self, plan, removing, rebuild):
+    def plan_disk(self, plan, removing, rebuild, data_lost_ok=False):
         """Data lost since a member ran, data directories that hold something else, and a CA that is not the
         controller's."""
         ca_sha = self.controller.get("ca_sha256")
@@ -1024,7 +1288,8 @@ class Planner(object):
                 continue
             info = self.hosts[host]
             in_run = host in self.play
-            if in_run and not removing and not state["has_data"] and state["conf_exists"] and not state["permit_exists"]:
+            if in_run and not removing and not data_lost_ok and not state["has_data"] and state["conf_exists"] \
+                    and not state["permit_exists"]:
                 old_dir = (state.get("config") or {}).get("data-dir")
                 if old_dir and posixpath.normpath(str(old_dir)) != info["data_dir"]:
                     self.refuse("etcd_data=%s on %s, but its member %s keeps its data in %s: etcd would start it "
@@ -1293,6 +1558,7 @@ class Planner(object):
             info["start_no_block"] = bool(state) and not state["has_data"]
             info["daemon_reload"] = bool(state) and (state["unit_exists"] or method == "package")
             info["upgrade"] = host in upgrade_hosts
+            info["backup_timer_exists"] = bool(state) and state["backup_timer_exists"]
             info.setdefault("restart_reasons", [])
         plan["install"]["download"] = bool(self.p("etcd_archive_url")) and method == "archive" and any_install
 

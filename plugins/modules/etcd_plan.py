@@ -57,6 +57,17 @@ options:
     description: The members were wiped for a rebuild (C(etcd_clean=true)) in this run; plan a new cluster.
     type: bool
     default: false
+  peers_var:
+    description:
+      - Name of the variable that holds the results of a loop of M(ansible.builtin.wait_for) over the old members'
+        peer URLs (C(item.url)) that a restore found outside the inventory; one that did not fail answers.
+    type: str
+  recovered:
+    description:
+      - The first half of a recovery (C(-t etcd_recover)) is done in this run; plan the re-adding of the other
+        members as a converge with C(etcd_init=existing) plans it.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full

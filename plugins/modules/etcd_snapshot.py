@@ -96,27 +96,9 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
-    parse_json_output,
 )
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import read_status
 from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256
-
-
-def status_argv(ctl, etcdutl, path):
-    """How to read a snapshot back: etcdutl when there is one (3.5+), else etcdctl (3.4)."""
-    if etcdutl and os.access(etcdutl, os.X_OK):
-        return [etcdutl, "snapshot", "status", path, "-w", "json"]
-    return [ctl.binary, "snapshot", "status", path, "-w", "json"]
-
-
-def verify(status):
-    """Why a parsed `snapshot status -w json` answer does not describe a usable snapshot, or None."""
-    if not isinstance(status, dict):
-        return "snapshot status printed no JSON"
-    if int(status.get("totalKey") or 0) <= 0:
-        return "the snapshot holds no keys"
-    if int(status.get("hash") or 0) == 0:
-        return "the snapshot has no hash"
-    return None
 
 
 def main():
@@ -139,14 +121,10 @@ def main():
         module.fail_json(msg=str(EtcdctlError(args, rc, out, err)), rc=rc, stdout=out, stderr=err, path=path)
     os.chmod(path, 0o600)
     etcdutl = module.params["etcdutl_path"] or os.path.join(os.path.dirname(ctl.binary), "etcdutl")
-    argv = status_argv(ctl, etcdutl, path)
-    rc, out, err = module.run_command(argv, environ_update=ctl.environ)
-    status = parse_json_output(out) if rc == 0 else None
-    problem = verify(status) if rc == 0 else (err or out).strip()
+    status, problem = read_status(ctl, etcdutl, path)
     if problem:
         os.unlink(path)
-        module.fail_json(msg="the snapshot saved at %s does not verify (%s): %s; it was deleted"
-                             % (path, " ".join(argv[:3]), problem), stdout=out, stderr=err, path=path)
+        module.fail_json(msg="the snapshot saved at %s does not verify: %s; it was deleted" % (path, problem), path=path)
     module.exit_json(changed=True, path=path, revision=int(status.get("revision") or 0), hash=int(status["hash"]),
                      total_key=int(status["totalKey"]), total_size=int(status.get("totalSize") or 0),
                      sha256=file_sha256(path))

@@ -15,7 +15,8 @@ ROLE = ROOT / "roles" / "etcd"
 HERE = pathlib.Path(__file__).resolve().parent / "prometheus"
 ALERTS = ["EtcdMemberDown", "EtcdNoLeader", "EtcdInsufficientMembers", "EtcdFrequentLeaderChanges",
           "EtcdFailedProposals", "EtcdSlowFsync", "EtcdSlowCommit", "EtcdDatabaseQuotaNearlyFull",
-          "EtcdFastDatabaseGrowth", "EtcdHighFragmentation", "EtcdNoSpace", "EtcdCertificateExpiring"]
+          "EtcdFastDatabaseGrowth", "EtcdHighFragmentation", "EtcdNoSpace", "EtcdCertificateExpiring",
+          "EtcdBackupTooOld", "EtcdBackupFailed"]
 
 
 def promtool():
@@ -38,8 +39,8 @@ def test_the_rules_pass_promtool_check(tmp_path):
     rules.write_text(render_rules(certificates={"etcd-1": 3456000, "ca": 0}))
     res = subprocess.run([promtool(), "check", "rules", str(rules)], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    # 12 alerts and the recording rules (9, and one per certificate that has a time; "ca" has none here).
-    assert "SUCCESS: 22 rules found" in res.stdout, res.stdout
+    # 14 alerts and the recording rules (9, and one per certificate that has a time; "ca" has none here).
+    assert "SUCCESS: 24 rules found" in res.stdout, res.stdout
     parsed = yaml.safe_load(rules.read_text())
     alerts = [r["alert"] for g in parsed["groups"] for r in g["rules"] if "alert" in r]
     assert alerts == ALERTS

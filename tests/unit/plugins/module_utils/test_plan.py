@@ -948,3 +948,201 @@ def test_a_metrics_url_is_scraped_where_it_listens(url, target, scheme):
 ])
 def test_a_bad_metrics_url_is_refused(url, expected):
     assert refused(make(params={"etcd_metrics_url": url}), "etcd_metrics_url=%s" % url, expected)
+
+
+# === operations: backup, restore, recover ===============================================================
+
+SNAPSHOT = "/srv/backups/etcd-20261202T063000Z.db"
+SIDECAR = {"sha256": "e" * 64, "revision": 500, "keys": 42, "hash": 7, "total_key": 60,
+           "members": [{"name": "etcd-1", "peer_urls": [peer(1)]}, {"name": "etcd-9", "peer_urls": ["https://10.0.0.99:2380"]}]}
+
+
+def restore_controller(sha="e" * 64, sidecar="default", exists=True):
+    sidecar = SIDECAR if sidecar == "default" else sidecar
+    return {"restore": {"path": SNAPSHOT, "exists": exists, "sha256": sha, "sidecar": copy.deepcopy(sidecar),
+                        "sidecar_path": SNAPSHOT[:-3] + ".json"}, "stamp": "20261202T070000Z"}
+
+
+def restore(cluster=None, probes=None, peers=None, controller=None, **kwargs):
+    kwargs.setdefault("params", {"etcd_restore_snapshot": SNAPSHOT})
+    data = inputs(tags=("etcd_restore",), probes=probes or running(3), cluster=cluster or healthy(3), **kwargs)
+    data["peers"] = peers
+    return _plan.make_plan(data, dict({"ca_sha256": CA, "archive_exists": True},
+                                      **(controller if controller is not None else restore_controller())))
+
+
+@pytest.mark.parametrize("tags,expected", [
+    (("etcd_restore", "etcd_config"), "-t etcd_config,etcd_restore: etcd_restore runs on its own"),
+    (("etcd_backup", "etcd_recover"), "etcd_backup and etcd_recover runs on its own"),
+])
+def test_an_operation_runs_on_its_own(tags, expected):
+    assert refused(make(tags=tags), expected)
+
+
+def test_the_backup_is_taken_by_the_first_healthy_follower():
+    plan = make(tags=("etcd_backup",), probes=running(3), cluster=healthy(3, leader=1))
+    assert plan["operation"] == "backup" and plan["backup"]["host"] == host(2)
+    assert plan["backup"]["endpoint"] == client(2) and plan["backup"]["keep"] == 7
+    assert plan["backup"]["max_age"] == 14 * 86400 and plan["backup"]["preference"] == ["etcd-1", "etcd-2", "etcd-3"]
+    down = read(member(1, leader=True), member(2, healthy=False), member(3))
+    assert make(tags=("etcd_backup",), probes=running(3), cluster=down)["backup"]["host"] == host(3)
+
+
+def test_no_backup_without_a_running_member():
+    plan = make(tags=("etcd_backup",), probes=running(3, state="inactive"))
+    assert refused(plan, "Cannot back up cluster etcd: no member of it is running")
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"etcd_backup_keep": 0}, "etcd_backup_keep=0: must be a whole number of at least 1"),
+    ({"etcd_backup_max_age": "two weeks"}, "etcd_backup_max_age=two weeks: must be a duration"),
+    ({"etcd_backup_randomized_delay": "1 hour"}, "etcd_backup_randomized_delay=1 hour"),
+    ({"etcd_backup_schedule": ""}, "etcd_backup_schedule=''"),
+    ({"etcd_backup_dir": "backups"}, "etcd_backup_dir=backups: must be an absolute directory"),
+    ({"etcd_backup_dir": "/var/lib"}, "etcd_backup_dir=/var/lib: must be an absolute directory of its own"),
+    ({"etcd_restore_bump_revision": -1}, "etcd_restore_bump_revision=-1"),
+    ({"etcd_backup": "sometimes"}, "etcd_backup=sometimes: must be true or false"),
+    ({"etcd_alert_backup_hours": 0}, "etcd_alert_backup_hours=0: must be a positive number"),
+])
+def test_bad_backup_parameters_are_refused_before_any_host_is_probed(params, expected):
+    plan = make(params=params)
+    assert plan["stage"] == "inputs" and refused(plan, expected), plan["refusals"]
+
+
+def test_a_restore_rebuilds_every_member_from_the_same_snapshot():
+    plan = restore()
+    assert plan["refusals"] == [] and plan["operation"] == "restore"
+    r = plan["restore"]
+    assert r["file"] == "/var/backups/etcd/restore/etcd-20261202T063000Z.db"
+    assert r["sidecar_file"] == "/var/backups/etcd/restore/etcd-20261202T063000Z.json"
+    assert r["token"] == "etcd-restore-20261202T070000Z-eeeeeeee" and r["suffix"] == "before-restore-20261202T070000Z"
+    assert r["initial_cluster"] == ",".join("etcd-%d=%s" % (i, peer(i)) for i in (1, 2, 3))
+    # 3.5.16 bumps: the keys are counted at the bumped revision.
+    assert all(plan["hosts"][h]["restore_flags"] == ["--bump-revision", "1000000000", "--mark-compacted"] for h in HOSTS[:3])
+    assert r["expect"] == {"keys": 42, "revision": 1000000500, "min_revision": 500}
+    assert [m["name"] for m in plan["verify"]["expect"]["members"]] == ["etcd-1", "etcd-2", "etcd-3"]
+    # The old member outside the inventory (from the sidecar) is checked before anything changes.
+    assert r["outsiders"] == [{"url": "https://10.0.0.99:2380", "host": "10.0.0.99", "port": 2380}]
+
+
+def test_a_restore_on_3_4_23_cannot_bump_the_revision_and_says_so():
+    plan = restore(probes=running(3, version="3.4.23"), cluster=healthy(3, version="3.4.23"))
+    assert plan["refusals"] == [] and plan["restore"]["expect"]["revision"] == 500
+    assert all(plan["hosts"][h]["restore_flags"] == [] for h in HOSTS[:3])
+    assert any("etcd 3.4.23 has no --bump-revision" in w for w in plan["warnings"])
+
+
+@pytest.mark.parametrize("case,expected", [
+    ("safeguard", "etcd_safeguard is true for 10.0.0.12: a restore replaces the data of every member"),
+    ("limited", "but 10.0.0.13 is outside this run (-l). Run it without -l"),
+    ("corrupt", "does not verify: its SHA-256 is ffff"),
+    ("missing", "etcd_restore_snapshot=%s: no such file on the controller" % SNAPSHOT),
+    ("unset", "-t etcd_restore needs etcd_restore_snapshot=PATH"),
+    ("old-member-runs", "https://10.0.0.99:2380, a member of the cluster outside the inventory, still answers"),
+    ("unreachable", "10.0.0.13 cannot be reached"),
+    ("not-deployed", "10.0.0.13 has no etcd deployed"),
+    ("mixed-versions", "do not all support --bump-revision"),
+])
+def test_a_restore_is_refused(case, expected):
+    probes = running(3)
+    kwargs = {}
+    if case == "safeguard":
+        kwargs["host_params"] = {host(2): {"etcd_safeguard": True}}
+    elif case == "limited":
+        kwargs["play"] = HOSTS[:2]
+    elif case == "corrupt":
+        kwargs["controller"] = restore_controller(sha="f" * 64)
+    elif case == "missing":
+        kwargs["controller"] = restore_controller(exists=False)
+    elif case == "unset":
+        kwargs["params"] = {}
+    elif case == "old-member-runs":
+        kwargs["peers"] = {"https://10.0.0.99:2380": True}
+    elif case == "unreachable":
+        probes[host(3)] = UNREACHABLE
+    elif case == "not-deployed":
+        probes[host(3)] = fresh()
+    elif case == "mixed-versions":
+        probes[host(3)] = probe(version="3.5.9")
+    plan = restore(probes=probes, **kwargs)
+    assert refused(plan, expected), plan["refusals"]
+    assert refused(plan, "Nothing was changed")
+
+
+def test_a_restore_without_a_sidecar_warns_and_checks_no_key_count():
+    plan = restore(controller=restore_controller(sidecar=None))
+    assert plan["refusals"] == [] and plan["restore"]["expect"] == {"keys": None, "revision": None, "min_revision": 0}
+    assert any("has no sidecar" in w for w in plan["warnings"])
+
+
+def test_a_restore_is_not_refused_for_members_that_lost_their_data():
+    probes = running(3)
+    probes[host(2)] = probe(data=False, state="failed", conf=True)
+    plan = restore(probes=probes, cluster=read(member(1, leader=True), member(3)))
+    assert plan["refusals"] == [], plan["refusals"]
+
+
+def recover(cluster, probes=None, play=None):
+    data = inputs(tags=("etcd_recover",), probes=probes or running(3), cluster=cluster, play=play)
+    return _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True, "stamp": "20261202T070000Z"})
+
+
+def lost_quorum(raft=(300, 0, 0)):
+    return read(member(1, raft=raft[0]), member(2, healthy=False), member(3, healthy=False), leader=False)
+
+
+def test_a_recovery_is_refused_while_the_quorum_holds():
+    plan = recover(healthy(3))
+    assert refused(plan, "Cluster etcd has its quorum (3 of 3 voting members healthy", "Nothing was changed")
+    one_down = read(member(1, leader=True), member(2), member(3, healthy=False))
+    assert refused(recover(one_down), "has its quorum (2 of 3 voting members healthy")
+
+
+def test_a_recovery_starts_from_the_member_with_the_highest_raft_index():
+    plan = recover(lost_quorum())
+    assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(1)
+    assert plan["recover"]["others"] == [host(2), host(3)] and plan["recover"]["suffix"] == "before-recover-20261202T070000Z"
+    assert plan["verify"]["expect"]["members"] == [{"name": "etcd-1", "peer_url": peer(1)}]
+    two = read(member(1, raft=300), member(2, raft=310), member(3, healthy=False), leader=False)
+    assert recover(two)["recover"]["survivor"] == host(2)
+
+
+def test_a_recovery_from_the_host_named_in_l():
+    probes = running(3, state="inactive")
+    plan = recover(None, probes=probes, play=[host(3)])
+    assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(3) and plan["recover"]["others"] == []
+    assert plan["recover"]["outside"] == [host(1), host(2)]
+
+
+def test_no_recovery_without_a_survivor_or_with_a_host_out_of_reach():
+    plan = recover(None, probes=running(3, state="inactive"))
+    assert refused(plan, "no member of the run holds data and answers with its raft index")
+    probes = running(3)
+    probes[host(3)] = UNREACHABLE
+    assert refused(recover(lost_quorum(), probes=probes), "10.0.0.13 cannot be reached to be re-added")
+
+
+def test_after_the_first_half_of_a_recovery_the_others_are_joiners():
+    probes = running(3)
+    for i in (2, 3):
+        probes[host(i)] = probe(data=False, state="inactive", conf=False)
+    data = inputs(tags=("etcd_recover",), probes=probes, params={"etcd_init": "existing"},
+                  cluster=read(member(1, leader=True)))
+    data["recovered"] = True
+    plan = _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
+    assert plan["refusals"] == [] and plan["operation"] is None
+    assert [j["host"] for j in plan["joiners"]] == [host(2), host(3)]
+    assert plan["hosts"][host(2)]["write_permit"] and plan["hosts"][host(2)]["initial_cluster_state"] == "existing"
+
+
+def test_a_recovery_reads_each_members_own_status_when_etcdctl_cannot_list_the_members():
+    # etcdctl 3.5 asks for a linearizable member list, which a member without a quorum cannot serve.
+    failed = {"failed": True, "msg": "etcdctl member list failed (rc=1): context deadline exceeded",
+              "statuses": {client(1): {"member_id": "1001", "leader": "0", "raft_index": 300, "version": "3.5.16"},
+                           client(2): {"member_id": "1002", "leader": "0", "raft_index": 320, "version": "3.5.16"}}}
+    probes = running(3)
+    probes[host(3)] = probe(data=False, state="failed")
+    plan = recover(failed, probes=probes)
+    assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(2) and plan["recover"]["raft_index"] == 320
+    failed["statuses"][client(1)]["leader"] = "1002"
+    assert refused(recover(failed, probes=probes), "a member knows a leader (1002)")

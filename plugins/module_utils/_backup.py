@@ -1,0 +1,445 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to the dcs.etcd collection: verified snapshots (backups) of an etcd cluster, their sidecars and
+their retention; which member takes the scheduled backup; what a restore may do on which etcd version.
+
+The rules are pure functions, used by the etcd_backup and etcd_snapshot modules, by the run's plan, and by
+the scheduled backup on the members (`etcd-backup`, run by the etcd-backup.timer unit), which imports this
+file and _etcdctl.py as installed on the member: they need nothing but the Python standard library there."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
+    Etcdctl,
+    EtcdctlError,
+    hex_id,
+    member_list,
+    member_view,
+    parse_json_output,
+    with_status,
+)
+
+# A scheduled or on-demand backup: <cluster>-<UTC time>.db and its sidecar <cluster>-<UTC time>.json.
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+INCOMING = ".incoming"
+SIDECAR_FORMAT = 1
+# etcd's docs size the revision bump of a restore at a billion: about a week of 1,500 writes a second.
+DEFAULT_BUMP = 1000000000
+# `snapshot restore --bump-revision --mark-compacted` exist from these releases on.
+BUMP_SINCE = {(3, 4): (3, 4, 27), (3, 5): (3, 5, 10)}
+DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
+DURATION_SECONDS = dict(s=1, m=60, h=3600, d=86400, w=604800)
+VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+def backup_re(cluster):
+    return re.compile(r"^%s-([0-9]{8}T[0-9]{6}Z)\.(db|json)$" % re.escape(cluster))
+
+
+def backup_name(cluster, when):
+    """The base name of a backup taken at `when` (seconds since the epoch)."""
+    return "%s-%s" % (cluster, time.strftime(STAMP_FORMAT, time.gmtime(when)))
+
+
+def parse_duration(text):
+    """Seconds of a duration such as 14d, 36h, 1w2d or 90m; 0 for 0 or an empty value; None when invalid."""
+    text = str(text if text is not None else "").strip()
+    if text in ("", "0"):
+        return 0
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(n) * DURATION_SECONDS[u] for n, u in parts)
+
+
+def parse_version(version):
+    match = VERSION_RE.match(str(version or "").strip())
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def verify_status(status):
+    """Why a parsed `snapshot status -w json` answer does not describe a usable snapshot, or None."""
+    if not isinstance(status, dict):
+        return "snapshot status printed no JSON"
+    if int(status.get("totalKey") or 0) <= 0:
+        return "the snapshot holds no keys"
+    if int(status.get("hash") or 0) == 0:
+        return "the snapshot has no hash"
+    return None
+
+
+def verify_against_sidecar(status, sha256, sidecar):
+    """Why a snapshot (its status and SHA-256) is not the one its sidecar describes, one sentence each."""
+    problems = []
+    if not isinstance(sidecar, dict):
+        return ["its sidecar is not a JSON object"]
+    if sidecar.get("sha256") != sha256:
+        problems.append("its SHA-256 is %s, the sidecar records %s" % (sha256, sidecar.get("sha256")))
+    if isinstance(status, dict):
+        for field, key in (("hash", "hash"), ("revision", "revision"), ("total_key", "totalKey")):
+            if sidecar.get(field) is not None and int(sidecar[field]) != int(status.get(key) or 0):
+                problems.append("its %s is %s, the sidecar records %s" % (field, status.get(key), sidecar[field]))
+    return problems
+
+
+def choose_member(members, preference):
+    """The member that takes the scheduled backup: a started, healthy voting member; a follower before the
+    leader (a snapshot streams the whole database, and the leader has the most to do), in the order of
+    `preference` (member names, the inventory's order), then by name. None when no member qualifies.
+
+    members: views with name, is_learner, started, healthy, leader (_etcdctl.with_status)."""
+    rank = dict((name, i) for i, name in enumerate(preference or []))
+    candidates = [m for m in members if m.get("started") and m.get("healthy") and not m.get("is_learner")]
+    if not candidates:
+        return None
+    best = sorted(candidates, key=lambda m: (bool(m.get("leader")), rank.get(m.get("name"), len(rank)), m.get("name") or ""))
+    return best[0].get("name")
+
+
+def prune(backups, keep, max_age, now):
+    """Which good backups to delete: beyond the newest `keep`, and older than `max_age` seconds (0: no age
+    limit). The newest is never deleted, however old: a cluster always keeps its last good backup.
+
+    backups: (name, created) pairs; returns the names, oldest first."""
+    ordered = sorted(backups, key=lambda b: (b[1], b[0]), reverse=True)
+    doomed = []
+    for index, (name, created) in enumerate(ordered):
+        if index == 0:
+            continue
+        if index >= max(int(keep), 1) or (max_age and now - created > max_age):
+            doomed.append(name)
+    return list(reversed(doomed))
+
+
+def scan(directory, cluster):
+    """The backups of `cluster` in a directory: (good, orphans). good: (name, created, sidecar) for each
+    snapshot that has its sidecar; orphans: files of the naming scheme without their other half."""
+    pattern = backup_re(cluster)
+    found = {}
+    for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        match = pattern.match(entry)
+        if match:
+            found.setdefault(entry.rsplit(".", 1)[0], set()).add(match.group(2))
+    good, orphans = [], []
+    for name, kinds in sorted(found.items()):
+        if kinds == set(["db", "json"]):
+            try:
+                with open(os.path.join(directory, name + ".json")) as handle:
+                    sidecar = json.load(handle)
+                created = float(sidecar["created"])
+            except (OSError, ValueError, KeyError, TypeError):
+                orphans.append(name + ".json")
+                orphans.append(name + ".db")
+                continue
+            good.append((name, created, sidecar))
+        else:
+            orphans.extend("%s.%s" % (name, kind) for kind in sorted(kinds))
+    return good, orphans
+
+
+def restore_flags(version, bump):
+    """What `snapshot restore` can be given on etcd `version` to bump the revision by `bump` and mark the
+    old revisions compacted: (flags, note). Before 3.4.27 and 3.5.10 etcd has neither flag: the restored
+    cluster starts at the snapshot's revision, and the note says so."""
+    parsed = parse_version(version)
+    if not bump:
+        return [], "the revision is not bumped (etcd_restore_bump_revision is 0)"
+    if parsed is None:
+        return [], "the revision is not bumped: the etcd version is not known"
+    since = BUMP_SINCE.get(parsed[:2])
+    if since is None and parsed[:2] > (3, 5):
+        since = parsed
+    if since is None or parsed < since:
+        return [], ("the revision is not bumped: etcd %s has no --bump-revision (3.4.27 and 3.5.10 added it); "
+                    "watchers that saw a later revision must re-read their keys" % version)
+    return ["--bump-revision", str(int(bump)), "--mark-compacted"], (
+        "the revision is bumped by %d and the old revisions are marked compacted" % int(bump))
+
+
+def restored_problems(revision, keys, expect_keys, expect_revision, min_revision):
+    """Why a restored cluster (its current `revision`, and its `keys` counted at `expect_revision` when given,
+    else at the current revision) does not hold what the snapshot's sidecar records, one sentence each."""
+    problems = []
+    if min_revision is not None and revision < int(min_revision):
+        problems.append("its revision %d is lower than the snapshot's %d" % (revision, int(min_revision)))
+    if expect_revision is not None and revision < int(expect_revision):
+        problems.append("its revision %d is lower than the restore's %d" % (revision, int(expect_revision)))
+    if expect_keys is not None and keys != int(expect_keys):
+        problems.append("it holds %d keys, the snapshot's sidecar records %d" % (keys, int(expect_keys)))
+    return problems
+
+
+def count_keys(ctl, revision=None, endpoints=None):
+    """(keys, current revision) of the cluster: all keys, counted at `revision` when given. A range answer
+    counts every key of the range whatever its limit (etcdctl 3.4 has no --count-only; 3.5's wants -w fields)."""
+    args = ["get", "", "--from-key", "--keys-only", "--limit=1"] + (["--rev=%d" % int(revision)] if revision else [])
+    rc, answer, err = ctl.json(args, endpoints)
+    if rc != 0 or not isinstance(answer, dict):
+        raise EtcdctlError(args, rc, "", err)
+    return int(answer.get("count") or 0), int((answer.get("header") or {}).get("revision") or 0)
+
+
+def status_argv(etcdctl, etcdutl, path):
+    """How to read a snapshot back: etcdutl when there is one (3.5+), else etcdctl (3.4)."""
+    if etcdutl and os.access(etcdutl, os.X_OK):
+        return [etcdutl, "snapshot", "status", path, "-w", "json"]
+    return [etcdctl, "snapshot", "status", path, "-w", "json"]
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_status(ctl, etcdutl, path):
+    """(status, problem) of a snapshot file: its parsed `snapshot status` and why it does not verify (or None)."""
+    argv = status_argv(ctl.binary, etcdutl, path)
+    rc, out, err = ctl.module.run_command(argv, environ_update=ctl.environ)
+    status = parse_json_output(out) if rc == 0 else None
+    problem = verify_status(status) if rc == 0 else ("%s: %s" % (" ".join(argv[:3]), (err or out).strip()))
+    return status, problem
+
+
+def write_json(path, data, mode=0o644):
+    """Write JSON to path atomically (temporary file, fsync, rename)."""
+    temp = "%s.tmp-%d" % (path, os.getpid())
+    with open(temp, "w") as handle:
+        os.fchmod(handle.fileno(), mode)
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temp, path)
+
+
+def _fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def take_backup(ctl, etcdutl, directory, cluster, endpoint, keep, max_age, now=None):
+    """Save a snapshot from `endpoint` into directory/.incoming, verify it (snapshot status: keys and hash;
+    the user keys at its revision), write its sidecar, move both into `directory` (the snapshot first, the
+    sidecar last: a snapshot without its sidecar is not a backup), then apply the retention. Returns the
+    sidecar, with `pruned` (the names deleted). Raises EtcdctlError or BackupError; a failed snapshot is
+    deleted and never becomes the newest backup."""
+    now = time.time() if now is None else now
+    incoming = os.path.join(directory, INCOMING)
+    for path in (directory, incoming):
+        if not os.path.isdir(path):
+            os.makedirs(path, 0o700)
+    for stale in os.listdir(incoming):
+        os.unlink(os.path.join(incoming, stale))
+    name = backup_name(cluster, now)
+    if os.path.exists(os.path.join(directory, name + ".db")):
+        raise BackupError("a backup named %s already exists in %s (one backup per second)" % (name, directory))
+    part = os.path.join(incoming, name + ".db")
+    try:
+        args = ["snapshot", "save", part]
+        rc, out, err = ctl.run(args, [endpoint])
+        if rc != 0:
+            raise EtcdctlError(args, rc, out, err)
+        os.chmod(part, 0o600)
+        status, problem = read_status(ctl, etcdutl, part)
+        if problem:
+            raise BackupError("the snapshot from %s does not verify: %s" % (endpoint, problem))
+        revision = int(status.get("revision") or 0)
+        # The keys a restore of this snapshot holds: the cluster's keys at the snapshot's revision.
+        keys = count_keys(ctl, revision, [endpoint])[0]
+        listed = member_list(ctl, [endpoint])
+        header = listed.get("header") or {}
+        members = [member_view(m) for m in listed.get("members") or []]
+        rc, state, err = ctl.json(["endpoint", "status"], [endpoint])
+        state = (state[0] if isinstance(state, list) and state else state or {}).get("Status") or {}
+        sidecar = dict(
+            format=SIDECAR_FORMAT, name=name, file=name + ".db", created=now,
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), cluster=cluster,
+            cluster_id=hex_id(header.get("cluster_id") or 0), etcd_version=state.get("version"),
+            taken_from=endpoint, revision=revision, hash=int(status["hash"]), total_key=int(status["totalKey"]),
+            total_size=int(status.get("totalSize") or 0), keys=keys, sha256=file_sha256(part),
+            members=[dict(name=m["name"], peer_urls=m["peer_urls"], is_learner=m["is_learner"]) for m in members])
+        write_json(os.path.join(incoming, name + ".json"), sidecar, 0o600)
+        os.rename(part, os.path.join(directory, name + ".db"))
+        os.rename(os.path.join(incoming, name + ".json"), os.path.join(directory, name + ".json"))
+        _fsync_dir(directory)
+    finally:
+        for leftover in os.listdir(incoming):
+            os.unlink(os.path.join(incoming, leftover))
+    sidecar["pruned"] = apply_retention(directory, cluster, keep, max_age, now)
+    return sidecar
+
+
+def apply_retention(directory, cluster, keep, max_age, now):
+    """Delete the backups `prune` names and the orphans of the naming scheme; returns the file names deleted."""
+    good, orphans = scan(directory, cluster)
+    deleted = []
+    for name in prune([(n, c) for n, c, _s in good], keep, max_age, now):
+        for suffix in (".json", ".db"):
+            os.unlink(os.path.join(directory, name + suffix))
+            deleted.append(name + suffix)
+    for entry in orphans:
+        os.unlink(os.path.join(directory, entry))
+        deleted.append(entry)
+    return deleted
+
+
+class BackupError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------------------
+# The scheduled backup on a member (etcd-backup.service): no Ansible there, the same etcdctl runner.
+
+class HostRunner(object):
+    """What Etcdctl needs of an AnsibleModule, for a program that runs without Ansible."""
+
+    def __init__(self, params):
+        self.params = params
+
+    @staticmethod
+    def get_bin_path(name, required=False):
+        for directory in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep):
+            candidate = os.path.join(directory, name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+        raise BackupError("%s not found in PATH" % name)
+
+    @staticmethod
+    def run_command(argv, environ_update=None):
+        env = dict(os.environ)
+        env.update(environ_update or {})
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        out, err = proc.communicate()
+        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+METRICS = (
+    ("etcd_backup_last_run_timestamp_seconds", "When the scheduled backup last ran on this member."),
+    ("etcd_backup_last_run_success", "1 when the last run succeeded (took a verified backup, or left it to another member), 0 when it failed."),
+    ("etcd_backup_last_run_taken", "1 when the last run took the backup on this member, 0 when another member took it."),
+    ("etcd_backup_last_success_timestamp_seconds", "When the newest verified backup on this member was taken."),
+    ("etcd_backup_last_revision", "Revision of the newest verified backup on this member."),
+    ("etcd_backup_last_size_bytes", "Size of the newest verified backup on this member."),
+    ("etcd_backup_last_keys", "Keys in the newest verified backup on this member."),
+    ("etcd_backup_count", "Verified backups kept on this member."),
+)
+
+
+def textfile(cluster, member, values):
+    """The node-exporter textfile with the backup metrics (those of `values` that are known)."""
+    labels = 'cls="%s",ins="%s"' % (cluster, member)
+    lines = []
+    for metric, text in METRICS:
+        if values.get(metric) is None:
+            continue
+        lines += ["# HELP %s %s" % (metric, text), "# TYPE %s gauge" % metric,
+                  "%s{%s} %s" % (metric, labels, repr(float(values[metric])) if isinstance(values[metric], float) else values[metric])]
+    return "\n".join(lines) + "\n"
+
+
+def run_scheduled(config, now=None):
+    """One run of the scheduled backup on a member: (exit status, message). The member takes the backup
+    when choose_member() chooses it from the members as its own endpoint reports them; the others exit
+    successfully without one. The textfile (when configured) tells monitoring how it went."""
+    now = time.time() if now is None else now
+    params = dict(etcdctl_path=config["etcdctl"], endpoints=config["endpoints"], cacert=config.get("cacert"),
+                  cert=config.get("cert"), key=config.get("key"), command_timeout=int(config.get("command_timeout") or 30))
+    cluster, member, directory = config["cluster"], config["member"], config["dir"]
+    result = {"etcd_backup_last_run_timestamp_seconds": int(now), "etcd_backup_last_run_success": 0}
+    try:
+        ctl = Etcdctl(HostRunner(params))
+        listed = member_list(ctl, [config["endpoint"]] + [e for e in config["endpoints"] if e != config["endpoint"]])
+        members = with_status(ctl, [member_view(m) for m in listed.get("members") or []])
+        chosen = choose_member(members, config.get("preference") or [])
+        if chosen != member:
+            message = "member %s takes the backup of cluster %s%s" % (
+                chosen, cluster, "" if chosen else " (none is healthy)")
+            result.update({"etcd_backup_last_run_success": 1 if chosen else 0, "etcd_backup_last_run_taken": 0})
+            code = 0 if chosen else 1
+        else:
+            sidecar = take_backup(ctl, config.get("etcdutl"), directory, cluster, config["endpoint"],
+                                  int(config.get("keep") or 1), int(config.get("max_age") or 0), now)
+            message = "backup %s: revision %d, %d keys, %d bytes, sha256 %s; pruned: %s" % (
+                sidecar["file"], sidecar["revision"], sidecar["keys"], sidecar["total_size"], sidecar["sha256"],
+                ", ".join(sidecar["pruned"]) or "nothing")
+            result.update({"etcd_backup_last_run_success": 1, "etcd_backup_last_run_taken": 1})
+            code = 0
+    except (EtcdctlError, BackupError, OSError, KeyError, ValueError) as exc:
+        message = "backup of cluster %s on %s failed: %s" % (cluster, member, exc)
+        result["etcd_backup_last_run_taken"] = 1
+        code = 1
+    good, _orphans = scan(directory, cluster)
+    if good:
+        newest = max(good, key=lambda g: g[1])[2]
+        result.update({"etcd_backup_last_success_timestamp_seconds": int(newest["created"]),
+                       "etcd_backup_last_revision": newest.get("revision"), "etcd_backup_last_size_bytes": newest.get("total_size"),
+                       "etcd_backup_last_keys": newest.get("keys")})
+    result["etcd_backup_count"] = len(good)
+    if config.get("textfile_dir"):
+        try:
+            if not os.path.isdir(config["textfile_dir"]):
+                os.makedirs(config["textfile_dir"], 0o755)
+            path = os.path.join(config["textfile_dir"], "etcd_backup_%s.prom" % cluster)
+            temp = path + ".tmp"
+            with open(temp, "w") as handle:
+                os.fchmod(handle.fileno(), 0o644)
+                handle.write(textfile(cluster, member, result))
+            os.rename(temp, path)
+        except OSError as exc:
+            message += "; cannot write the textfile metrics: %s" % exc
+            code = 1
+    return code, message
+
+
+def verify_file(ctl, etcdutl, path, sidecar_path=None):
+    """(status, problems) of a backup file and its sidecar (by default the path with .json for .db): the
+    snapshot reads back and is what the sidecar records. Without a sidecar, only the snapshot status is checked."""
+    status, problem = read_status(ctl, etcdutl, path)
+    problems = [problem] if problem else []
+    sidecar_path = sidecar_path or (path[:-3] + ".json" if path.endswith(".db") else path + ".json")
+    if os.path.isfile(sidecar_path):
+        try:
+            with open(sidecar_path) as handle:
+                sidecar = json.load(handle)
+        except ValueError as exc:
+            sidecar = None
+            problems.append("its sidecar %s is not JSON: %s" % (sidecar_path, exc))
+        if sidecar is not None:
+            problems += verify_against_sidecar(status, file_sha256(path), sidecar)
+    return status, problems
+
+
+def main(argv=None):
+    """etcd-backup --config FILE [--verify SNAPSHOT]: the scheduled backup, or a check of a backup file."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] != "--config":
+        sys.stderr.write("usage: etcd-backup --config FILE [--verify SNAPSHOT]\n")
+        return 2
+    with open(argv[1]) as handle:
+        config = json.load(handle)
+    if len(argv) == 4 and argv[2] == "--verify":
+        ctl = Etcdctl(HostRunner(dict(etcdctl_path=config["etcdctl"], endpoints=[], command_timeout=30)))
+        status, problems = verify_file(ctl, config.get("etcdutl"), argv[3])
+        if problems:
+            sys.stderr.write("%s does not verify: %s\n" % (argv[3], "; ".join(problems)))
+            return 1
+        sys.stdout.write("%s verifies: revision %s, hash %s, %s keys\n" % (argv[3], status["revision"], status["hash"], status["totalKey"]))
+        return 0
+    code, message = run_scheduled(config)
+    (sys.stdout if code == 0 else sys.stderr).write(message + "\n")
+    return code
