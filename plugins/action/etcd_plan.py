@@ -19,6 +19,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
     HOST_PARAMS,
     controller_paths,
     make_plan,
+    peers_answering,
     run_problems,
 )
 
@@ -71,7 +72,9 @@ class ActionModule(ActionBase):
             # Compared with the CA the members hold: hashed as they received it.
             controller["ca_sha256"] = delivered_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
         if needed.get("restore_snapshot"):
-            controller["restore"] = self.restore_snapshot(os.path.expanduser(needed["restore_snapshot"]))
+            # Absolute, so that the copy to the members takes this very file (a relative src would be looked up
+            # in the role's files).
+            controller["restore"] = self.restore_snapshot(os.path.abspath(os.path.expanduser(needed["restore_snapshot"])))
         # Names what a restore or a recovery sets aside, and the restored cluster's token.
         controller["stamp"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         plan = make_plan(inputs, controller)
@@ -143,10 +146,7 @@ class ActionModule(ActionBase):
         # Which peer URLs answered (a restore's check of the old members outside the inventory).
         peers = None
         if args["peers_var"] and args["peers_var"] in task_vars:
-            peers = {}
-            for item in plain(task_vars[args["peers_var"]]).get("results") or []:
-                if isinstance(item, dict) and isinstance(item.get("item"), dict) and not item.get("skipped"):
-                    peers[item["item"].get("url")] = not item.get("failed")
+            peers = peers_answering(plain(task_vars[args["peers_var"]]).get("results"))
         return dict(
             params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
             check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,

@@ -10,6 +10,7 @@ file and _etcdctl.py as installed on the member: they need nothing but the Pytho
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -92,17 +93,17 @@ def verify_against_sidecar(status, sha256, sidecar):
 
 
 def choose_member(members, preference):
-    """The member that takes the scheduled backup: a started, healthy voting member; a follower before the
-    leader (a snapshot streams the whole database, and the leader has the most to do), in the order of
-    `preference` (member names, the inventory's order), then by name. None when no member qualifies.
+    """The member that takes the scheduled backup: the first started, healthy voting member in the order of
+    `preference` (member names, the inventory's order), then by name; None when no member qualifies. The rule
+    does not depend on who leads: every member, running at its own random time, must come to the same answer
+    while the members' health stays the same.
 
-    members: views with name, is_learner, started, healthy, leader (_etcdctl.with_status)."""
+    members: views with name, is_learner, started, healthy (_etcdctl.with_status)."""
     rank = dict((name, i) for i, name in enumerate(preference or []))
     candidates = [m for m in members if m.get("started") and m.get("healthy") and not m.get("is_learner")]
     if not candidates:
         return None
-    best = sorted(candidates, key=lambda m: (bool(m.get("leader")), rank.get(m.get("name"), len(rank)), m.get("name") or ""))
-    return best[0].get("name")
+    return sorted(candidates, key=lambda m: (rank.get(m.get("name"), len(rank)), m.get("name") or ""))[0].get("name")
 
 
 def prune(backups, keep, max_age, now):
@@ -243,6 +244,21 @@ def take_backup(ctl, etcdutl, directory, cluster, endpoint, keep, max_age, now=N
     for path in (directory, incoming):
         if not os.path.isdir(path):
             os.makedirs(path, 0o700)
+    # One backup at a time in a directory (the timer's and one on demand could meet): the lock goes with the
+    # process, however it ends.
+    lock = open(os.path.join(directory, ".lock"), "w")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise BackupError("another backup is running in %s" % directory)
+    try:
+        return _take_backup(ctl, etcdutl, directory, cluster, endpoint, keep, max_age, now, incoming)
+    finally:
+        lock.close()
+
+
+def _take_backup(ctl, etcdutl, directory, cluster, endpoint, keep, max_age, now, incoming):
     for stale in os.listdir(incoming):
         os.unlink(os.path.join(incoming, stale))
     name = backup_name(cluster, now)
@@ -367,8 +383,11 @@ def run_scheduled(config, now=None):
         members = with_status(ctl, [member_view(m) for m in listed.get("members") or []])
         chosen = choose_member(members, config.get("preference") or [])
         if chosen != member:
-            message = "member %s takes the backup of cluster %s%s" % (
-                chosen, cluster, "" if chosen else " (none is healthy)")
+            # The age limit applies to the backups this member took before, too.
+            pruned = apply_retention(directory, cluster, int(config.get("keep") or 1), int(config.get("max_age") or 0),
+                                     now) if os.path.isdir(directory) else []
+            message = "member %s takes the backup of cluster %s%s; pruned here: %s" % (
+                chosen, cluster, "" if chosen else " (none is healthy)", ", ".join(pruned) or "nothing")
             result.update({"etcd_backup_last_run_success": 1 if chosen else 0, "etcd_backup_last_run_taken": 0})
             code = 0 if chosen else 1
         else:

@@ -74,6 +74,8 @@ SYSTEM_TREES = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/bin", "/sbin
 # What etcd keeps in its data directory, and what a fresh file system holds.
 ETCD_DATA_ENTRIES = ("member",)
 IGNORED_DATA_ENTRIES = ("lost+found",)
+# What a restore or a recovery sets aside in the data directory (member.before-restore-TIME, ...); etcd ignores it.
+SET_ASIDE_PREFIX = "member.before-"
 
 # Parameters that can differ per member (read from each host's inventory variables, else the play's value).
 HOST_PARAMS = ("etcd_cluster", "etcd_advertise_address", "etcd_data", "etcd_port", "etcd_peer_port",
@@ -276,6 +278,17 @@ def run_problems(groups, cluster, run_tags, skip_tags=()):
         problems.append("-t %s: %s runs on its own, combined with no stage or other operation. Nothing was changed."
                         % (",".join(selected + operations), " and ".join(operations)))
     return problems
+
+
+def peers_answering(results):
+    """Which peer URLs answered, from the results of the restore's loop of ansible.builtin.wait_for over them
+    (registered with failed_when: false, so `failed` says nothing): a port that opened returns its `state`; a
+    timeout returns a `msg` and no state. {url: answered}."""
+    answered = {}
+    for item in results or []:
+        if isinstance(item, dict) and isinstance(item.get("item"), dict) and not item.get("skipped"):
+            answered[item["item"].get("url")] = bool(item.get("state")) and not item.get("msg")
+    return answered
 
 
 def operation_of(run_tags):
@@ -837,7 +850,8 @@ class Planner(object):
             stale_reasons=list(probe.get("stale_reasons") or []),
             nofile_max=probe.get("nofile_max"),
             config=probe.get("config") or {},
-            foreign_entries=[e for e in entries if e not in ETCD_DATA_ENTRIES and e not in IGNORED_DATA_ENTRIES],
+            foreign_entries=[e for e in entries if e not in ETCD_DATA_ENTRIES and e not in IGNORED_DATA_ENTRIES
+                             and not e.startswith(SET_ASIDE_PREFIX)],
             data_dir_exists=bool(probe.get("data_dir_exists")),
             candidate=probe.get("package_candidate"),
         )
@@ -949,7 +963,7 @@ class Planner(object):
         plan["partial_removal"] = partial
         self.plan_safeguard(plan, removed if not rebuild else [h for h in self.order if h in self.play], purging, rebuild)
         # A restore or a recovery is what a member that lost its data needs: not a reason to refuse.
-        self.plan_disk(plan, removing, rebuild, data_lost_ok=self.operation in ("restore", "recover"))
+        self.plan_disk(plan, removing, rebuild, data_lost_ok=bool(self.operation))
 
         # --- what this run reads -------------------------------------------------------------------------------
         running = [h for h in self.order if states[h] and states[h]["running"] and states[h]["has_data"]]
@@ -1154,11 +1168,14 @@ class Planner(object):
                         "--bump-revision (%s). Every member must be restored the same way: upgrade them to one version "
                         "first, or set etcd_restore_bump_revision=0. Nothing was changed."
                         % (self.cluster, "; ".join("%s: %s" % (names(w), n) for n, w in sorted(notes.items()))))
+        if sidecar is not None and sidecar.get("cluster") not in (None, self.cluster):
+            self.warn("etcd_restore_snapshot=%s is a backup of cluster %s, restored into cluster %s: its keys replace "
+                      "this cluster's." % (snapshot, sidecar.get("cluster"), self.cluster))
         revision = int((sidecar or {}).get("revision") or 0)
         dirname = "%s/restore" % plan["backup"]["dir"]
         base = posixpath.basename(snapshot)
         plan["restore"] = dict(
-            src=snapshot, sha256=sha, sidecar=sidecar, sidecar_src=found.get("sidecar_path") if sidecar is not None else None,
+            src=str(found.get("path") or snapshot), sha256=sha, sidecar=sidecar, sidecar_src=found.get("sidecar_path") if sidecar is not None else None,
             dir=dirname, file="%s/%s" % (dirname, base), sidecar_file="%s/%s.json" % (dirname, base[:-3] if base.endswith(".db") else base),
             token="%s-restore-%s-%s" % (self.cluster, stamp, sha[:8]), suffix="before-restore-%s" % stamp,
             initial_cluster=initial_cluster([dict(name=hosts[h]["name"], peer_urls=[hosts[h]["peer_url"]]) for h in self.order]),
@@ -1179,53 +1196,79 @@ class Planner(object):
 
     def plan_recover(self, plan, running, voters):
         """-t etcd_recover: a cluster that lost its quorum restarted from its most advanced surviving member as a
-        one-member cluster; the other members re-added through the scale-out path. Refused while a quorum exists."""
+        one-member cluster; the other members re-added through the scale-out path. Refused unless the run can see
+        that the quorum is lost: no member knows a leader, and every member that runs answered with its own status."""
         hosts = self.hosts
-        healthy = [m for m in voters if m.get("started") and m.get("healthy")]
         # Without a quorum, etcdctl 3.5 cannot list the members: the read then has each member's own status.
         statuses = {} if self.read_ok else dict((self.read or {}).get("statuses") or {})
+
+        def status_of(host):
+            member = self.in_membership.get(host) or {}
+            found = dict(member.get("status") or statuses.get(hosts[host]["client_url"]) or {})
+            if member.get("is_learner"):
+                found["is_learner"] = True
+            return found
+
+        healthy = [m for m in voters if m.get("started") and m.get("healthy")]
         leading = sorted(set(s.get("leader") for s in statuses.values() if s.get("leader") not in (None, "0")))
-        if leading:
-            self.refuse("Cannot recover cluster %s: the member list could not be read, but a member knows a leader "
-                        "(%s); the cluster may still have its quorum. Try again. Nothing was changed."
-                        % (self.cluster, ", ".join(leading)))
-            return
-        if self.read_ok and voters and len(healthy) >= quorum(len(voters)) and (self.read or {}).get("leader"):
+        if self.read_ok and (self.read or {}).get("leader"):
             self.refuse("Cluster %s has its quorum (%d of %d voting members healthy, leader %s): a recovery would throw "
                         "away the members that work. Replace a failed member with -l HOST -t etcd_clean, then -l HOST "
                         "-e etcd_init=existing. Nothing was changed."
                         % (self.cluster, len(healthy), len(voters), (self.read or {}).get("leader_name") or "known"))
             return
+        if leading:
+            self.refuse("Cannot recover cluster %s: the member list could not be read, but a member knows a leader "
+                        "(%s); the cluster may still have its quorum. Try again. Nothing was changed."
+                        % (self.cluster, ", ".join(leading)))
+            return
         named = len(self.play) == 1 and len(self.order) > 1
-        candidates = []
-        for host in self.order:
-            state = self.states.get(host) or {}
-            if host not in self.play or not state.get("has_data"):
-                continue
-            member = self.in_membership.get(host) or {}
-            status = member.get("status") or statuses.get(hosts[host]["client_url"]) or {}
-            if status.get("raft_index") is None and not named:
-                continue
-            candidates.append((-int(status.get("raft_index") or 0), self.order.index(host), host))
-        if not candidates:
-            self.refuse("Cannot recover cluster %s: no member of the run holds data and answers with its raft index "
-                        "(%s). Start the surviving member with the most recent data, or name it with -l HOST. Nothing "
-                        "was changed." % (self.cluster, self.read_problem or "read: %d members" % len(self.members or [])))
+        # A member that runs but did not answer may be part of a quorum this run cannot see (a partition).
+        silent = [h for h in self.order if (self.states.get(h) or {}).get("running") and status_of(h).get("raft_index") is None]
+        unknown = [h for h in self.order if self.probe_of(h) is not None and not self.reachable(h)]
+        if silent or unknown:
+            self.refuse("Cannot recover cluster %s: %s. It may be part of a quorum that this run cannot see. Fix the "
+                        "connection, or stop that etcd if the member is lost. Nothing was changed." % (self.cluster, "; ".join(
+                            ["%s runs etcd but did not answer with its status" % h for h in silent]
+                            + ["%s cannot be reached to tell whether its etcd runs" % h for h in unknown])))
             return
-        survivor = sorted(candidates)[0][2]
+        if named:
+            survivor = self.play[0]
+            if not (self.states.get(survivor) or {}).get("has_data"):
+                self.refuse("Cannot recover cluster %s from %s (-l): it holds no member data. Nothing was changed."
+                            % (self.cluster, survivor))
+                return
+            outside_running = [h for h in self.order if h != survivor and (self.states.get(h) or {}).get("running")]
+            if outside_running:
+                self.refuse("Cannot recover cluster %s from %s alone: %s, outside this run, runs etcd. Stop it first (or "
+                            "recover without -l, which re-adds it). Nothing was changed."
+                            % (self.cluster, survivor, names(outside_running)))
+                return
+        else:
+            stopped = [h for h in self.order if h in self.play and (self.states.get(h) or {}).get("has_data")
+                       and not (self.states.get(h) or {}).get("running")]
+            if stopped:
+                self.refuse("Cannot recover cluster %s: %s %s member data but %s etcd does not run. Start it: it may bring "
+                            "the quorum back, or be the most advanced survivor. Or name the survivor with -l HOST. Nothing "
+                            "was changed." % (self.cluster, names(stopped), "holds" if len(stopped) == 1 else "hold",
+                                              "its" if len(stopped) == 1 else "their"))
+                return
+            candidates = [(-int(status_of(h)["raft_index"] or 0), self.order.index(h), h) for h in self.order
+                          if h in self.play and (self.states.get(h) or {}).get("has_data")
+                          and status_of(h).get("raft_index") is not None and not status_of(h).get("is_learner")]
+            if not candidates:
+                self.refuse("Cannot recover cluster %s: no voting member of the run holds data and answers with its raft "
+                            "index (%s). Start the surviving member with the most recent data, or name it with -l HOST. "
+                            "Nothing was changed." % (self.cluster, self.read_problem or "read: %d members" % len(self.members or [])))
+                return
+            survivor = sorted(candidates)[0][2]
         others = [h for h in self.order if h != survivor and h in self.play]
-        unreachable = [h for h in others if not self.reachable(h)]
-        if unreachable:
-            self.refuse("Cannot recover cluster %s: %s cannot be reached to be re-added. Take %s out of the inventory "
-                        "(add it back later with -e etcd_init=existing), or recover %s alone with -l %s. Nothing was "
-                        "changed." % (self.cluster, names(unreachable), "it" if len(unreachable) == 1 else "them",
-                                      survivor, survivor))
-            return
         stamp = str(self.controller.get("stamp") or "")
-        status = (self.in_membership.get(survivor) or {}).get("status") or statuses.get(hosts[survivor]["client_url"]) or {}
+        status = status_of(survivor)
+        outside = [h for h in self.order if h not in self.play]
         plan["recover"] = dict(
             survivor=survivor, name=hosts[survivor]["name"], raft_index=status.get("raft_index"), others=others,
-            outside=[h for h in self.order if h not in self.play], suffix="before-recover-%s" % stamp,
+            outside=outside, suffix="before-recover-%s" % stamp,
             force_config="/run/etcd-force-new-cluster.yml",
             dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf")
         # The first half ends with the survivor alone in its cluster, healthy.
@@ -1235,7 +1278,9 @@ class Planner(object):
         self.warn("Recovering cluster %s from %s (%s, raft index %s)%s." % (
             self.cluster, survivor, hosts[survivor]["name"], status.get("raft_index", "unknown"),
             "; the data of %s is set aside and %s re-added as new members" % (names(others), "it is" if len(others) == 1 else "they are")
-            if others else ""))
+            if others else "; %s outside this run: wipe %s with -l %s -t etcd_purge, then add %s with -l %s -e etcd_init=existing"
+            % (names(outside), "them" if len(outside) > 1 else "it", ",".join(outside), "them" if len(outside) > 1 else "it",
+               ",".join(outside))))
 
     # --- pieces ----------------------------------------------------------------------------------------------
     def voter_problems(self, voters):
@@ -1311,7 +1356,8 @@ class Planner(object):
             wiped = removing and (rebuild or host in self.play)
             if state["ca_sha256"] and not wiped and state["ca_sha256"] != ca_sha:
                 other_ca.append(host)
-        if other_ca and not removing:
+        # An operation writes no certificate: a CA that is not the controller's is for a converge to refuse.
+        if other_ca and not removing and not self.operation:
             held = sorted(set(self.states[h]["ca_sha256"] for h in other_ca))
             self.refuse("etcd_pki_dir=%s: %s, but %s %s a CA with sha256 %s in %s. Pushing another CA would cut the "
                         "members off from each other and from their clients. Point etcd_pki_dir at the directory "

@@ -16,13 +16,14 @@ description:
   - O(state=verified) checks that O(snapshot) reads back (C(etcdutl snapshot status) from etcd 3.5 on,
     C(etcdctl snapshot status) before), holds keys and a hash, and, when a sidecar C(SNAPSHOT.json) (or
     O(sidecar)) is there, that its SHA-256, hash, revision and key count are the sidecar's. Changes nothing.
-  - O(state=restored) verifies the same way, moves the data directory aside to C(DATA_DIR.SUFFIX) (kept, not
-    deleted), and restores the snapshot into the data directory with the member's O(name), O(peer_url), the
-    full O(initial_cluster), a new O(token) and the O(flags) the run chose (revision bump), then gives the
-    directory to O(owner).
-  - O(state=set_aside) only moves the data directory aside (a lost-quorum recovery does this on the members it
+  - O(state=restored) verifies the same way, moves etcd's data C(DATA_DIR/member) aside to
+    C(DATA_DIR/member.SUFFIX) (kept, not deleted; etcd ignores it), restores the snapshot into C(DATA_DIR/.restore-SUFFIX)
+    with the member's O(name), O(peer_url), the full O(initial_cluster), a new O(token) and the O(flags) the run
+    chose (revision bump), moves the restored C(member) into place and gives it to O(owner). The data directory
+    itself is never renamed (it may be a mount point). When the restore fails, the old data is put back.
+  - O(state=set_aside) only moves C(DATA_DIR/member) aside (a lost-quorum recovery does this on the members it
     re-adds).
-  - O(state=discarded) deletes C(DATA_DIR.SUFFIX), the copy a restore set aside, once the restored cluster is healthy.
+  - O(state=discarded) deletes C(DATA_DIR/member.SUFFIX), the copy a restore set aside, once the restored cluster is healthy.
   - O(state=checked) asks the restored cluster (through O(endpoints)) for its revision and its keys, counted at
     O(expect_revision) when given, and fails unless they are what the snapshot's sidecar records. Changes nothing.
 extends_documentation_fragment:
@@ -47,8 +48,11 @@ options:
     description: Fail when the sidecar does not exist.
     type: bool
     default: false
+  sha256:
+    description: The SHA-256 the snapshot must have (the file the run checked on the controller).
+    type: str
   suffix:
-    description: What the data directory's set-aside copy is called after, C(DATA_DIR.SUFFIX). Required for every state but V(verified).
+    description: What the set-aside copy of the data is called after, C(DATA_DIR/member.SUFFIX). Required for every state but V(verified) and V(checked).
     type: str
   name:
     description: The member's name (C(--name)). Required for O(state=restored).
@@ -103,6 +107,7 @@ EXAMPLES = r"""
     snapshot: /var/backups/etcd/restore/etcd-20261202T063000Z.db
     data_dir: /var/lib/etcd
     suffix: before-restore-20261202T070000Z
+    sha256: 5b0f2c8d4e0c3f1a9b7e6d5c4b3a29180f6e5d4c3b2a19087f6e5d4c3b2a1908
     name: etcd-1
     peer_url: https://10.0.0.11:2380
     initial_cluster: etcd-1=https://10.0.0.11:2380,etcd-2=https://10.0.0.12:2380,etcd-3=https://10.0.0.13:2380
@@ -117,7 +122,7 @@ status:
   returned: states verified and restored
   type: dict
 set_aside:
-  description: Where the data directory was moved (or would be), or null when there was no data.
+  description: Where etcd's data (C(DATA_DIR/member)) was moved (or would be), or null when there was none.
   returned: states restored and set_aside
   type: str
 sidecar:
@@ -143,15 +148,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
     BackupError,
     count_keys,
+    file_sha256,
     restored_problems,
     status_argv,
     verify_file,
 )
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import CONNECTION_ARGSPEC, Etcdctl, EtcdctlError
-
-
-def has_data(path):
-    return os.path.isdir(path) and bool([e for e in os.listdir(path) if e != "lost+found"])
 
 
 def chown_tree(path, owner):
@@ -160,7 +162,6 @@ def chown_tree(path, owner):
     for root, dirs, files in os.walk(path):
         for entry in [root] + [os.path.join(root, n) for n in dirs + files]:
             os.lchown(entry, user.pw_uid, group)
-    os.chmod(path, 0o700)
 
 
 def main():
@@ -169,6 +170,7 @@ def main():
         data_dir=dict(type="path", required=True),
         state=dict(type="str", choices=["verified", "restored", "set_aside", "discarded", "checked"], default="restored"),
         snapshot=dict(type="path"), sidecar=dict(type="path"), require_sidecar=dict(type="bool", default=False),
+        sha256=dict(type="str"),
         suffix=dict(type="str"), name=dict(type="str"), peer_url=dict(type="str"),
         initial_cluster=dict(type="str"), token=dict(type="str", no_log=False),
         flags=dict(type="list", elements="str", default=[]), owner=dict(type="str", default="etcd"),
@@ -186,8 +188,17 @@ def main():
     state, data_dir = params["state"], params["data_dir"].rstrip("/")
     if params["suffix"] is not None and (not params["suffix"] or "/" in params["suffix"]):
         module.fail_json(msg="suffix must be a non-empty name without /, got %r" % params["suffix"])
-    aside = "%s.%s" % (data_dir, params["suffix"]) if params["suffix"] else None
+    # etcd keeps everything in DATA_DIR/member: that is what is set aside, beside it (the data directory may
+    # be a mount point of its own, which cannot be renamed).
+    member = os.path.join(data_dir, "member")
+    aside = "%s.%s" % (member, params["suffix"]) if params["suffix"] else None
+    try:
+        run(module, params, state, data_dir, member, aside)
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (data_dir, exc))
 
+
+def run(module, params, state, data_dir, member, aside):
     if state == "discarded":
         if not os.path.exists(aside):
             module.exit_json(changed=False)
@@ -196,12 +207,12 @@ def main():
         module.exit_json(changed=True, discarded=aside)
 
     if state == "set_aside":
-        if not has_data(data_dir):
+        if not os.path.isdir(member):
             module.exit_json(changed=False, set_aside=None)
         if os.path.exists(aside):
-            module.fail_json(msg="cannot set %s aside: %s exists" % (data_dir, aside))
+            module.fail_json(msg="cannot set %s aside: %s exists" % (member, aside))
         if not module.check_mode:
-            os.rename(data_dir, aside)
+            os.rename(member, aside)
         module.exit_json(changed=True, set_aside=aside)
 
     if state == "checked":
@@ -226,8 +237,10 @@ def main():
         module.fail_json(msg="the snapshot's sidecar %s does not exist on this host" % sidecar_path)
     try:
         status, problems = verify_file(ctl, etcdutl, snapshot, sidecar_path)
-    except (BackupError, OSError) as exc:
+    except BackupError as exc:
         status, problems = None, [str(exc)]
+    if params["sha256"] and file_sha256(snapshot) != params["sha256"]:
+        problems.append("its SHA-256 is not %s, that of the file on the controller" % params["sha256"])
     if problems:
         module.fail_json(msg="the snapshot %s does not verify: %s. Nothing was changed." % (snapshot, "; ".join(problems)))
     sidecar = None
@@ -237,30 +250,39 @@ def main():
     if state == "verified":
         module.exit_json(changed=False, status=status, sidecar=sidecar)
 
-    moved = has_data(data_dir)
+    moved = os.path.isdir(member)
     if moved and os.path.exists(aside):
-        module.fail_json(msg="cannot set %s aside for the restore: %s exists. Nothing was changed." % (data_dir, aside))
+        module.fail_json(msg="cannot set %s aside for the restore: %s exists. Nothing was changed." % (member, aside))
     if module.check_mode:
         module.exit_json(changed=True, status=status, sidecar=sidecar, set_aside=aside if moved else None)
+    if not os.path.isdir(data_dir):
+        os.makedirs(data_dir, 0o700)
+    # Restored beside the data (same file system), then moved into place.
+    staging = os.path.join(data_dir, ".restore-%s" % params["suffix"])
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
     if moved:
-        os.rename(data_dir, aside)
-    elif os.path.isdir(data_dir) and not os.listdir(data_dir):
-        os.rmdir(data_dir)
+        os.rename(member, aside)
     tool = status_argv(ctl.binary, etcdutl, snapshot)[0]
-    argv = [tool, "snapshot", "restore", snapshot, "--name", params["name"], "--data-dir", data_dir,
+    argv = [tool, "snapshot", "restore", snapshot, "--name", params["name"], "--data-dir", staging,
             "--initial-cluster", params["initial_cluster"], "--initial-cluster-token", params["token"],
             "--initial-advertise-peer-urls", params["peer_url"]] + list(params["flags"])
     rc, out, err = module.run_command(argv, environ_update=ctl.environ)
-    if rc != 0:
+    if rc != 0 or not os.path.isdir(os.path.join(staging, "member")):
         # Put the old data back where it was: the member is as it was before.
-        if os.path.isdir(data_dir):
-            shutil.rmtree(data_dir)
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
         if moved:
-            os.rename(aside, data_dir)
+            os.rename(aside, member)
         module.fail_json(msg="%s failed (rc=%d): %s. The data directory is as it was." % (" ".join(argv[:3]), rc, (err or out).strip()),
                          stdout=out, stderr=err)
-    chown_tree(data_dir, params["owner"])
-    module.exit_json(changed=True, status=status, sidecar=sidecar, set_aside=aside if moved else None, restored=data_dir,
+    os.rename(os.path.join(staging, "member"), member)
+    os.rmdir(staging)
+    chown_tree(member, params["owner"])
+    user = pwd.getpwnam(params["owner"])
+    os.chown(data_dir, user.pw_uid, user.pw_gid)
+    os.chmod(data_dir, 0o700)
+    module.exit_json(changed=True, status=status, sidecar=sidecar, set_aside=aside if moved else None, restored=member,
                      stdout=out, stderr=err)
 
 

@@ -65,17 +65,15 @@ def member(name, leader=False, healthy=True, learner=False, started=True):
     return dict(name=name, leader=leader, healthy=healthy, is_learner=learner, started=started)
 
 
-def test_a_healthy_follower_takes_the_backup_in_inventory_order():
+def test_the_first_healthy_voting_member_in_inventory_order_takes_the_backup_whoever_leads():
     order = ["etcd-1", "etcd-2", "etcd-3"]
-    assert _backup.choose_member([member("etcd-1", leader=True), member("etcd-2"), member("etcd-3")], order) == "etcd-2"
+    assert _backup.choose_member([member("etcd-1", leader=True), member("etcd-2"), member("etcd-3")], order) == "etcd-1"
     assert _backup.choose_member([member("etcd-1"), member("etcd-2", leader=True), member("etcd-3")], order) == "etcd-1"
-    # The preferred member is down: the next one takes it; the leader only when no follower is healthy.
-    assert _backup.choose_member([member("etcd-1", healthy=False), member("etcd-2", leader=True), member("etcd-3")], order) == "etcd-3"
-    assert _backup.choose_member([member("etcd-1", healthy=False), member("etcd-2", leader=True),
-                                  member("etcd-3", healthy=False)], order) == "etcd-2"
+    # The first is down: the next one takes it.
+    assert _backup.choose_member([member("etcd-1", healthy=False), member("etcd-2", leader=True), member("etcd-3")], order) == "etcd-2"
     # A learner or a member that has not started never takes it; nobody healthy: nobody.
-    assert _backup.choose_member([member("etcd-1", learner=True), member("etcd-2", leader=True), member("etcd-3", started=False)],
-                                 order) == "etcd-2"
+    assert _backup.choose_member([member("etcd-1", learner=True), member("etcd-2", started=False), member("etcd-3")],
+                                 order) == "etcd-3"
     assert _backup.choose_member([member("etcd-1", healthy=False)], order) is None
 
 

@@ -979,13 +979,20 @@ def test_an_operation_runs_on_its_own(tags, expected):
     assert refused(make(tags=tags), expected)
 
 
-def test_the_backup_is_taken_by_the_first_healthy_follower():
+def test_the_backup_is_taken_by_the_first_healthy_member():
     plan = make(tags=("etcd_backup",), probes=running(3), cluster=healthy(3, leader=1))
-    assert plan["operation"] == "backup" and plan["backup"]["host"] == host(2)
-    assert plan["backup"]["endpoint"] == client(2) and plan["backup"]["keep"] == 7
+    assert plan["operation"] == "backup" and plan["backup"]["host"] == host(1)
+    assert plan["backup"]["endpoint"] == client(1) and plan["backup"]["keep"] == 7
     assert plan["backup"]["max_age"] == 14 * 86400 and plan["backup"]["preference"] == ["etcd-1", "etcd-2", "etcd-3"]
-    down = read(member(1, leader=True), member(2, healthy=False), member(3))
-    assert make(tags=("etcd_backup",), probes=running(3), cluster=down)["backup"]["host"] == host(3)
+    down = read(member(1, healthy=False), member(2, leader=True), member(3))
+    assert make(tags=("etcd_backup",), probes=running(3), cluster=down)["backup"]["host"] == host(2)
+
+
+def test_a_backup_is_not_refused_for_a_member_that_lost_its_data_or_another_ca():
+    probes = running(3)
+    probes[host(3)] = probe(data=False, state="failed", conf=True, ca=OTHER_CA)
+    plan = make(tags=("etcd_backup",), probes=probes, cluster=read(member(1, leader=True), member(2), member(3, healthy=False)))
+    assert plan["refusals"] == [] and plan["backup"]["host"] == host(1)
 
 
 def test_no_backup_without_a_running_member():
@@ -1083,8 +1090,16 @@ def test_a_restore_is_not_refused_for_members_that_lost_their_data():
 
 
 def recover(cluster, probes=None, play=None):
-    data = inputs(tags=("etcd_recover",), probes=probes or running(3), cluster=cluster, play=play)
+    data = inputs(tags=("etcd_recover",), probes=probes or lost_probes(), cluster=cluster, play=play)
     return _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True, "stamp": "20261202T070000Z"})
+
+
+def lost_probes(*lost):
+    """Member 1 runs; the others (or those given) were lost: stopped, their data gone."""
+    probes = running(3)
+    for i in lost or (2, 3):
+        probes[host(i)] = probe(data=False, state="inactive", conf=True)
+    return probes
 
 
 def lost_quorum(raft=(300, 0, 0)):
@@ -1092,10 +1107,13 @@ def lost_quorum(raft=(300, 0, 0)):
 
 
 def test_a_recovery_is_refused_while_the_quorum_holds():
-    plan = recover(healthy(3))
+    plan = recover(healthy(3), probes=running(3))
     assert refused(plan, "Cluster etcd has its quorum (3 of 3 voting members healthy", "Nothing was changed")
     one_down = read(member(1, leader=True), member(2), member(3, healthy=False))
-    assert refused(recover(one_down), "has its quorum (2 of 3 voting members healthy")
+    assert refused(recover(one_down, probes=lost_probes(3)), "has its quorum (2 of 3 voting members healthy")
+    # A leader is known, even with one member's health flaky: refused.
+    flaky = read(member(1, leader=True), member(2, healthy=False), member(3, healthy=False))
+    assert refused(recover(flaky, probes=lost_probes()), "has its quorum (1 of 3 voting members healthy")
 
 
 def test_a_recovery_starts_from_the_member_with_the_highest_raft_index():
@@ -1104,7 +1122,7 @@ def test_a_recovery_starts_from_the_member_with_the_highest_raft_index():
     assert plan["recover"]["others"] == [host(2), host(3)] and plan["recover"]["suffix"] == "before-recover-20261202T070000Z"
     assert plan["verify"]["expect"]["members"] == [{"name": "etcd-1", "peer_url": peer(1)}]
     two = read(member(1, raft=300), member(2, raft=310), member(3, healthy=False), leader=False)
-    assert recover(two)["recover"]["survivor"] == host(2)
+    assert recover(two, probes=lost_probes(3))["recover"]["survivor"] == host(2)
 
 
 def test_a_recovery_from_the_host_named_in_l():
@@ -1112,14 +1130,34 @@ def test_a_recovery_from_the_host_named_in_l():
     plan = recover(None, probes=probes, play=[host(3)])
     assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(3) and plan["recover"]["others"] == []
     assert plan["recover"]["outside"] == [host(1), host(2)]
+    assert any("wipe them with -l 10.0.0.11,10.0.0.12 -t etcd_purge" in w for w in plan["warnings"])
+    # A member outside the run still runs etcd: it may hold the quorum; refused.
+    probes[host(1)] = probe()
+    alone = {"failed": True, "msg": "context deadline exceeded",
+             "statuses": {client(1): {"member_id": "1001", "leader": "0", "raft_index": 300}}}
+    assert refused(recover(alone, probes=probes, play=[host(3)]), "10.0.0.11, outside this run, runs etcd")
 
 
-def test_no_recovery_without_a_survivor_or_with_a_host_out_of_reach():
-    plan = recover(None, probes=running(3, state="inactive"))
-    assert refused(plan, "no member of the run holds data and answers with its raft index")
-    probes = running(3)
-    probes[host(3)] = UNREACHABLE
-    assert refused(recover(lost_quorum(), probes=probes), "10.0.0.13 cannot be reached to be re-added")
+@pytest.mark.parametrize("case,expected", [
+    ("nothing-answers", "10.0.0.11 holds member data but its etcd does not run"),
+    ("unreachable", "10.0.0.13 cannot be reached to tell whether its etcd runs"),
+    ("silent", "10.0.0.12 runs etcd but did not answer with its status"),
+    ("stopped-with-data", "10.0.0.13 holds member data but its etcd does not run"),
+])
+def test_a_recovery_is_refused_when_the_run_cannot_see_that_the_quorum_is_lost(case, expected):
+    probes, cluster = lost_probes(), lost_quorum()
+    if case == "nothing-answers":
+        probes, cluster = lost_probes(), None
+        probes[host(1)] = probe(state="inactive")
+    elif case == "unreachable":
+        probes[host(3)] = UNREACHABLE
+    elif case == "silent":
+        # Member 2 runs (a partition: it may have a quorum with member 3) but did not answer from member 1.
+        probes[host(2)] = probe()
+    elif case == "stopped-with-data":
+        probes[host(3)] = probe(state="inactive")
+    plan = recover(cluster, probes=probes)
+    assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
 
 
 def test_after_the_first_half_of_a_recovery_the_others_are_joiners():
@@ -1140,9 +1178,18 @@ def test_a_recovery_reads_each_members_own_status_when_etcdctl_cannot_list_the_m
     failed = {"failed": True, "msg": "etcdctl member list failed (rc=1): context deadline exceeded",
               "statuses": {client(1): {"member_id": "1001", "leader": "0", "raft_index": 300, "version": "3.5.16"},
                            client(2): {"member_id": "1002", "leader": "0", "raft_index": 320, "version": "3.5.16"}}}
-    probes = running(3)
-    probes[host(3)] = probe(data=False, state="failed")
+    probes = lost_probes(3)
     plan = recover(failed, probes=probes)
     assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(2) and plan["recover"]["raft_index"] == 320
     failed["statuses"][client(1)]["leader"] = "1002"
     assert refused(recover(failed, probes=probes), "a member knows a leader (1002)")
+
+
+def test_which_old_members_answered_is_read_from_wait_for_results():
+    url = "https://10.0.0.99:2380"
+    # wait_for with failed_when: false: a port that opened returns its state, a timeout a msg (and failed false).
+    opened = {"item": {"url": url}, "state": "started", "port": 2380, "elapsed": 0, "failed": False, "changed": False}
+    closed = {"item": {"url": url + "1"}, "msg": "Timeout when waiting for 10.0.0.99:23801", "elapsed": 3,
+              "failed": False, "failed_when_result": False}
+    skipped = {"item": {"url": url + "2"}, "skipped": True}
+    assert _plan.peers_answering([opened, closed, skipped]) == {url: True, url + "1": False}
