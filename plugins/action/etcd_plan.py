@@ -151,5 +151,5 @@ class ActionModule(ActionBase):
             params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
             check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,
             host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["rebuilt"],
-            recovered=args["recovered"], peers=peers,
+            recovered=args["recovered"], peers=peers, compacted=args["compacted"],
         )

@@ -79,6 +79,21 @@ class Etcdctl(object):
 
 
 LEARNER_REFUSES = "not supported for learner"
+# `alarm list -w json` gives the alarm type as a number (etcdserverpb.AlarmType).
+ALARM_NAMES = {0: "NONE", 1: "NOSPACE", 2: "CORRUPT"}
+
+
+def alarm_name(value):
+    """An alarm type as etcd names it (NOSPACE, CORRUPT), from the number `-w json` prints or a name."""
+    try:
+        return ALARM_NAMES.get(int(value), str(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def alarm_view(raw):
+    """One alarm of `alarm list -w json`: the member ID in hexadecimal and the alarm's name."""
+    return dict(member_id=hex_id(raw.get("memberID", 0)), alarm=alarm_name(raw.get("alarm", "")))
 
 
 def hex_id(value):

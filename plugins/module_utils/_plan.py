@@ -27,6 +27,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
     parse_duration,
     restore_flags,
 )
+from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import defrag_order, defrag_reason, disk_findings
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import (
     initial_cluster,
     leader_last,
@@ -51,7 +52,7 @@ STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_d
               "etcd_conf", "etcd_launch", "etcd_register")
 REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
 # Operations on the whole cluster, run on their own: -t etcd_backup, -t etcd_restore, -t etcd_recover.
-OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover")
+OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover", "etcd_maintain")
 NOT_HERE_TAGS = {
     "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
     "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
@@ -97,6 +98,7 @@ ARGUMENT_SPEC = dict(
     rebuilt=dict(type="bool", default=False),
     peers_var=dict(type="str"),
     recovered=dict(type="bool", default=False),
+    compacted=dict(type="bool", default=False),
 )
 
 
@@ -291,6 +293,10 @@ def peers_answering(results):
     return answered
 
 
+def in_membership_of(in_membership, host):
+    return bool(in_membership.get(host))
+
+
 def operation_of(run_tags):
     """The operation a run performs (backup, restore, recover), or None for a converge or a removal."""
     found = [t for t in run_tags or [] if t in OPERATION_TAGS]
@@ -335,7 +341,8 @@ def cluster_problems(read, expect):
     not checked), tolerate_down (peer URLs or names of members the run knows to be down: reported by the plan,
     not a problem here as long as a quorum stays), margin (how many more voting members may go down with a
     quorum still healthy: 1 before a restart), versions ({member name: the etcd version it must run}),
-    catch_up ({name, index}: that member has applied at least that raft index)."""
+    catch_up ({name, index}: that member has applied at least that raft index), tolerate_alarms (alarm names
+    that are not a problem: NOSPACE while maintenance recovers from it)."""
     expect = expect or {}
     if not read or read.get("failed") or "members" not in read:
         return ["the cluster could not be read: %s" % ((read or {}).get("msg") or "no answer")]
@@ -361,13 +368,21 @@ def cluster_problems(read, expect):
     def down_tolerated(member):
         return bool(tolerated & (set(member.get("peer_urls") or []) | set([member.get("name")])))
 
+    tolerated_alarms = set(expect.get("tolerate_alarms") or [])
+
+    def healthy_but_for_alarms(member):
+        """etcd 3.5 says a member is unhealthy while an alarm is active: not a problem when the alarm is tolerated."""
+        error = str(member.get("health_error") or "")
+        named = [a for a in error.replace("Active Alarm(s):", "").split() if a]
+        return bool(tolerated_alarms) and error.startswith("Active Alarm(s):") and set(named) <= tolerated_alarms
+
     for member in members:
         label = member.get("name") or member["id"]
         if not member.get("started"):
             problem = "member %s (%s) was added but has not started" % (member["id"], ", ".join(member.get("peer_urls") or []))
         elif not member.get("status"):
             problem = "member %s is not healthy: it did not answer a status request" % label
-        elif not member.get("healthy"):
+        elif not member.get("healthy") and not healthy_but_for_alarms(member):
             problem = "member %s is not healthy" % label
         else:
             continue
@@ -376,9 +391,10 @@ def cluster_problems(read, expect):
     if not read.get("leader"):
         problems.append("the members do not agree on one leader")
     for alarm in read.get("alarms") or []:
-        problems.append("alarm %s is active on member %s" % (alarm.get("alarm"), alarm.get("member_id")))
+        if alarm.get("alarm") not in tolerated_alarms:
+            problems.append("alarm %s is active on member %s" % (alarm.get("alarm"), alarm.get("member_id")))
     voters = [m for m in members if not m.get("is_learner")]
-    healthy = [m for m in voters if m.get("started") and m.get("healthy") and m.get("status")]
+    healthy = [m for m in voters if m.get("started") and (m.get("healthy") or healthy_but_for_alarms(m)) and m.get("status")]
     margin = int(expect.get("margin") or 0)
     if voters and len(healthy) - margin < quorum(len(voters)):
         down = ", ".join(m.get("name") or m["id"] for m in voters if m not in healthy)
@@ -466,6 +482,9 @@ class Planner(object):
         self.recovered = bool(inputs.get("recovered"))
         self.operation = None if self.recovered else operation_of(self.run_tags)
         self.peers = inputs.get("peers")
+        # The maintenance's second step: the keyspace is compacted, the cluster read again.
+        self.compacted = bool(inputs.get("compacted"))
+        self.disks = inputs.get("disks") or {}
         self.controller = controller or {}
         self.refusals = []
         self.warnings = []
@@ -647,6 +666,25 @@ class Planner(object):
         for name in ("etcd_backup_max_age", "etcd_backup_randomized_delay"):
             if parse_duration(p(name, 0)) is None:
                 self.refuse("%s=%s: must be a duration such as 0, 30m, 36h, 14d or 2w." % (name, p(name)))
+        for name, low, high in (("etcd_defrag_min_ratio", 0.0, 1.0), ("etcd_nospace_margin", 0.0, 0.9)):
+            try:
+                if not low <= float(p(name, low)) <= high:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a number from %s to %s." % (name, p(name), low, high))
+        for name in ("etcd_maintain_keep_revisions", "etcd_defrag_min_free_bytes"):
+            try:
+                if int(p(name, 0)) < 0 or isinstance(p(name), bool):
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a whole number, 0 or more." % (name, p(name)))
+        if p("etcd_disk_check", "warn") not in ("fail", "warn", "skip"):
+            self.refuse("etcd_disk_check=%s: must be fail, warn or skip." % p("etcd_disk_check"))
+        try:
+            if float(p("etcd_disk_fsync_p99_max_ms", 10)) <= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            self.refuse("etcd_disk_fsync_p99_max_ms=%s: must be a positive number of milliseconds." % p("etcd_disk_fsync_p99_max_ms"))
         schedule = str(p("etcd_backup_schedule", "daily") or "")
         if not schedule.strip() or "\n" in schedule or "=" in schedule:
             self.refuse("etcd_backup_schedule=%r: must be a systemd calendar expression such as daily, hourly or "
@@ -911,6 +949,7 @@ class Planner(object):
             probe = self.probe_of(host)
             if probe is not None and probe.get("failed") and not probe.get("unreachable"):
                 self.refuse("Probing %s failed: %s. Nothing was changed." % (host, probe.get("msg") or "no message"))
+        self.plan_disks(plan)
         # Addresses: a member must have one (the probe found its default IPv4, or the inventory names it).
         for host in self.order:
             info = hosts[host]
@@ -1047,6 +1086,34 @@ class Planner(object):
         self.plan_basics(plan, removed, settled, joiners, upgrade_hosts)
         self.plan_restarts(plan, joiners, removed, read_ok)
         self.plan_verify(plan, settled, joiners, removed, in_membership, read_ok)
+
+    def plan_disks(self, plan):
+        """The disk check's figures (etcd_disk_check on hosts without data): a slow fdatasync fails the run
+        (etcd_disk_check=fail) or warns (warn); a full or small file system warns."""
+        mode = self.p("etcd_disk_check", "warn")
+        plan["disks"] = {}
+        for host in self.order:
+            found = self.disks.get(host) or ((self.probe_of(host) or {}).get("disk") if self.reachable(host) else None)
+            if not found:
+                continue
+            if found.get("error"):
+                self.warn("The disk check on %s gave no figure: %s." % (host, found["error"]))
+                continue
+            problems, warnings = disk_findings(found.get("fdatasync_p99_ms"), self.p("etcd_disk_fsync_p99_max_ms", 10),
+                                               found.get("used_percent"), found.get("fs_bytes"),
+                                               self.int_param("etcd_quota_backend_bytes", 2147483648))
+            plan["disks"][host] = dict(p99_ms=found.get("fdatasync_p99_ms"), method=found.get("method"),
+                                       directory=found.get("directory"), problems=problems, warnings=warnings)
+            where = "%s (%s, on the file system of %s)" % (host, found.get("method"), found.get("directory"))
+            if problems and mode == "fail":
+                self.refuse("etcd_disk_check=fail: %s: %s. etcd needs a disk whose fdatasync p99 stays under "
+                            "etcd_disk_fsync_p99_max_ms, or it misses heartbeats and elects leaders over and over. Give "
+                            "etcd a faster disk, or set etcd_disk_check=warn to deploy anyway. Nothing was changed."
+                            % (where, "; ".join(problems)))
+            elif problems:
+                self.warn("Disk check %s: %s (etcd_disk_check=warn)." % (where, "; ".join(problems)))
+            for warning in warnings:
+                self.warn("Disk check %s: %s." % (where, warning))
 
     # --- operations: backup, restore, recovery ------------------------------------------------------------
     def backup_settings(self, hosts):
@@ -1188,6 +1255,58 @@ class Planner(object):
             keep_old_data=as_bool(self.p("etcd_restore_keep_old_data")))
         plan["verify"] = dict(host=self.order[0] if self.order else None, expect=self.expect_all(),
                               endpoints=[hosts[h]["client_url"] for h in self.order])
+
+    def plan_maintain(self, plan, running, voters):
+        """-t etcd_maintain: compact once, then defragment the members that need it (the rule of
+        _maintenance.defrag_reason), one at a time, followers first, the leader last after handing leadership to a
+        member already done; with the NOSPACE alarm, every member, then disarm once the data fits, and prove a write.
+        Refused for a cluster that is not healthy (but for the NOSPACE alarm) or has another alarm."""
+        hosts = self.hosts
+        read = self.read or {}
+        if not self.read_ok:
+            self.refuse("Cannot maintain cluster %s: %s. Nothing was changed." % (
+                self.cluster, self.read_problem or "no member of it is running"))
+            return
+        alarms = list(read.get("alarms") or [])
+        nospace = any(a.get("alarm") == "NOSPACE" for a in alarms)
+        other = ["%s on member %s" % (a.get("alarm"), a.get("member_id")) for a in alarms if a.get("alarm") != "NOSPACE"]
+        expect = dict(members=None, tolerate_down=[], margin=0, versions={}, tolerate_alarms=["NOSPACE"])
+        problems = cluster_problems(read, expect)
+        if other:
+            problems.append("alarm %s is active: not a matter for maintenance (see docs/maintenance.md)" % ", ".join(other))
+        if problems:
+            self.refuse("Refusing to maintain cluster %s: it is not healthy (%s). Nothing was changed."
+                        % (self.cluster, "; ".join(problems)))
+            return
+        members = [m for m in self.members if m.get("status")]
+        preference = [hosts[h]["name"] for h in self.order]
+        reasons = {}
+        if self.compacted:
+            for member in members:
+                why = defrag_reason(member["status"], self.p("etcd_defrag_min_ratio", 0.25),
+                                    self.int_param("etcd_defrag_min_free_bytes", 33554432), nospace)
+                if why:
+                    reasons[member["name"]] = why
+        order = defrag_order(members, set(reasons), preference)
+        by_name = dict((m["name"], m) for m in members)
+        defrag = []
+        for index, name in enumerate(order):
+            member = by_name[name]
+            defrag.append(dict(name=name, host=self.host_of_member(name), endpoint=(member.get("client_urls") or [None])[0],
+                               reason=reasons[name], leader=bool(member.get("leader")),
+                               # The leader goes last, after leadership moved to a member already done.
+                               move_to=order[index - 1] if member.get("leader") and index > 0 else None))
+        voter_endpoints = [(m.get("client_urls") or [None])[0] for m in members if not m.get("is_learner")]
+        plan["maintain"] = dict(
+            nospace=nospace, compacted=self.compacted,
+            keep=0 if nospace else self.int_param("etcd_maintain_keep_revisions", 1000),
+            endpoints=[e for e in voter_endpoints if e], defrag=defrag,
+            quota=self.int_param("etcd_quota_backend_bytes", 2147483648),
+            margin=float(self.p("etcd_nospace_margin", 0.2)), timeout=self.int_param("etcd_maintain_timeout", 300))
+        via = [h for h in self.order if self.reachable(h) and (self.states.get(h) or {}).get("running")]
+        plan["verify"] = dict(host=via[0] if via else None, endpoints=[hosts[h]["client_url"] for h in self.order],
+                              expect=dict(expect, members=[dict(name=hosts[h]["name"], peer_url=hosts[h]["peer_url"])
+                                                           for h in self.order if in_membership_of(self.in_membership, h)]))
 
     def expect_all(self):
         """What a restored or recovered cluster must be: every inventory host a healthy member, one leader."""

@@ -144,6 +144,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
+    alarm_view,
     EtcdctlError,
     auth_probe_result,
     hex_id,
@@ -171,6 +172,8 @@ def summarize(member_list_json, health, status, alarms):
         member.update(
             started=started,
             healthy=bool(hl.get("health")),
+            # etcd 3.5 reports a member unhealthy while an alarm is active ("Active Alarm(s): NOSPACE").
+            health_error=hl.get("error") or None,
             leader=False,
             status=None,
         )
@@ -197,7 +200,7 @@ def summarize(member_list_json, health, status, alarms):
         members.append(member)
     if len(leaders) != 1:
         problems.append("members do not agree on one leader (%s)" % (", ".join(hex_id(x) for x in sorted(leaders)) or "none"))
-    alarm_list = [dict(member_id=hex_id(a.get("memberID", 0)), alarm=a.get("alarm", "")) for a in alarms or []]
+    alarm_list = [alarm_view(a) for a in alarms or []]
     for alarm in alarm_list:
         problems.append("alarm %s on member %s" % (alarm["alarm"], alarm["member_id"]))
     leader = hex_id(next(iter(leaders))) if len(leaders) == 1 else None

@@ -44,6 +44,18 @@ options:
     type: list
     elements: path
     default: []
+  disk_check:
+    description:
+      - Also measure fdatasync latency on the file system of O(data_dir) (see M(dcs.etcd.etcd_disk_check)), in a
+        temporary directory that is deleted afterwards; fio is used when installed. V(new) only when the data
+        directory holds no etcd data, V(all) always, V(skip) never.
+    type: str
+    choices: [skip, new, all]
+    default: skip
+  disk_check_size_mb:
+    description: MiB the disk check writes.
+    type: int
+    default: 1
   config_path:
     description:
       - The member's etcd config file. Its top-level scalar settings are returned in RV(config), so a caller
@@ -94,6 +106,12 @@ version:
   returned: always
   type: str
   sample: 3.5.16
+disk:
+  description:
+    - The disk check (O(disk_check)), or null when it did not run. C(fdatasync_p99_ms), C(method) (C(fio) or
+      C(builtin)), C(samples), C(fs_bytes), C(used_percent), C(directory); C(error) when fio gave no figure.
+  returned: always
+  type: dict
 data_initialized:
   description: The data directory holds a member (C(member/wal) or C(member/snap) exists).
   returned: always
@@ -188,6 +206,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import measure_disk
 from ansible_collections.dcs.etcd.plugins.module_utils._files import stat_path
 
 CAP_SYS_RESOURCE = 24
@@ -412,6 +431,8 @@ def main():
             restart_paths=dict(type="list", elements="path", default=[]),
             config_path=dict(type="path"),
             package=dict(type="str"),
+            disk_check=dict(type="str", choices=["skip", "new", "all"], default="skip"),
+            disk_check_size_mb=dict(type="int", default=1),
         ),
         supports_check_mode=True,
     )
@@ -428,11 +449,18 @@ def main():
     # A starting member (activating) has a process to compare too.
     reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"]) \
         if state in ("active", "activating", "reloading") else []
+    initialized = os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap"))
+    disk = None
+    # Before etcd lands on a disk (in the same module run, no round trip of its own): never on a member that
+    # holds data unless asked (its disk is busy with etcd).
+    if module.params["disk_check"] == "all" or (module.params["disk_check"] == "new" and not initialized):
+        disk = measure_disk(module, data_dir, module.params["disk_check_size_mb"], module.get_bin_path("fio"))
     module.exit_json(
+        disk=disk,
         changed=False,
         version=version,
         data_dir_exists=os.path.isdir(data_dir),
-        data_initialized=os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap")),
+        data_initialized=initialized,
         unit_exists=os.path.exists(module.params["unit_path"]),
         user_exists=user_exists(module.params["user"]),
         service_active=state == "active",

@@ -62,6 +62,10 @@ options:
       - Name of the variable that holds the results of a loop of M(ansible.builtin.wait_for) over the old members'
         peer URLs (C(item.url)) that a restore found outside the inventory; one that did not fail answers.
     type: str
+  compacted:
+    description: The maintenance (C(-t etcd_maintain)) has compacted the keyspace in this run; plan the defragmentation.
+    type: bool
+    default: false
   recovered:
     description:
       - The first half of a recovery (C(-t etcd_recover)) is done in this run; plan the re-adding of the other
