@@ -33,8 +33,6 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 INCOMING = ".incoming"
 SIDECAR_FORMAT = 1
-# etcd's docs size the revision bump of a restore at a billion: about a week of 1,500 writes a second.
-DEFAULT_BUMP = 1000000000
 # `snapshot restore --bump-revision --mark-compacted` exist from these releases on.
 BUMP_SINCE = {(3, 4): (3, 4, 27), (3, 5): (3, 5, 10)}
 DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
@@ -63,6 +61,7 @@ def parse_duration(text):
 
 
 def parse_version(version):
+    """(major, minor, patch) of an X.Y.Z version, or None."""
     match = VERSION_RE.match(str(version or "").strip())
     return tuple(int(x) for x in match.groups()) if match else None
 

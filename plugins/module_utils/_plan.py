@@ -23,8 +23,10 @@ import posixpath
 import re
 
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
+    VERSION_RE,
     choose_member,
     parse_duration,
+    parse_version,
     restore_flags,
 )
 from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import defrag_order, defrag_reason, disk_findings
@@ -35,7 +37,6 @@ from ansible_collections.dcs.etcd.plugins.module_utils._membership import (
     successor,
 )
 
-VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 ARCHIVE_RE = re.compile(r"^etcd-v(\d+\.\d+\.\d+)-linux-([a-z0-9]+)\.tar\.gz$")
 CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SEQ_RE = re.compile(r"^[0-9]+$")
@@ -104,11 +105,6 @@ ARGUMENT_SPEC = dict(
 
 # --------------------------------------------------------------------------------------------------------
 # Small rules, also used on their own (filters, modules).
-
-def parse_version(version):
-    match = VERSION_RE.match(str(version or "").strip())
-    return tuple(int(x) for x in match.groups()) if match else None
-
 
 def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):
     """Why installing etcd `target` on a cluster whose members run or hold `current` would be unsafe, one
@@ -291,10 +287,6 @@ def peers_answering(results):
         if isinstance(item, dict) and isinstance(item.get("item"), dict) and not item.get("skipped"):
             answered[item["item"].get("url")] = bool(item.get("state")) and not item.get("msg")
     return answered
-
-
-def in_membership_of(in_membership, host):
-    return bool(in_membership.get(host))
 
 
 def operation_of(run_tags):
@@ -484,7 +476,6 @@ class Planner(object):
         self.peers = inputs.get("peers")
         # The maintenance's second step: the keyspace is compacted, the cluster read again.
         self.compacted = bool(inputs.get("compacted"))
-        self.disks = inputs.get("disks") or {}
         self.controller = controller or {}
         self.refusals = []
         self.warnings = []
@@ -1093,7 +1084,7 @@ class Planner(object):
         mode = self.p("etcd_disk_check", "warn")
         plan["disks"] = {}
         for host in self.order:
-            found = self.disks.get(host) or ((self.probe_of(host) or {}).get("disk") if self.reachable(host) else None)
+            found = (self.probe_of(host) or {}).get("disk") if self.reachable(host) else None
             if not found:
                 continue
             if found.get("error"):
@@ -1150,17 +1141,14 @@ class Planner(object):
             return
         plan["backup"].update(host=host, endpoint=self.hosts[host]["client_url"])
 
-    def restore_inputs(self):
-        """The snapshot a restore uses, as the action found it on the controller: path, SHA-256, sidecar."""
-        return self.controller.get("restore") or {}
-
     def plan_restore(self, plan, running, voters):
         """-t etcd_restore: every member restored from the same snapshot, with a new cluster token. Refused under
         etcd_safeguard, with -l, for a snapshot that does not verify, and while a member outside the inventory
         still answers on its peer port."""
         hosts = self.hosts
         snapshot = str(self.p("etcd_restore_snapshot") or "")
-        found = self.restore_inputs()
+        # The snapshot as the action found it on the controller: path, SHA-256, sidecar.
+        found = self.controller.get("restore") or {}
         if not snapshot:
             self.refuse("-t etcd_restore needs etcd_restore_snapshot=PATH, a snapshot file on the controller (a backup "
                         "fetched with etcd_backup_fetch_dir, for example). Nothing was changed.")
@@ -1306,7 +1294,7 @@ class Planner(object):
         via = [h for h in self.order if self.reachable(h) and (self.states.get(h) or {}).get("running")]
         plan["verify"] = dict(host=via[0] if via else None, endpoints=[hosts[h]["client_url"] for h in self.order],
                               expect=dict(expect, members=[dict(name=hosts[h]["name"], peer_url=hosts[h]["peer_url"])
-                                                           for h in self.order if in_membership_of(self.in_membership, h)]))
+                                                           for h in self.order if self.in_membership.get(h)]))
 
     def expect_all(self):
         """What a restored or recovered cluster must be: every inventory host a healthy member, one leader."""

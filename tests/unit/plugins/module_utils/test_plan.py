@@ -1248,9 +1248,11 @@ def test_maintenance_is_refused_for_an_unhealthy_cluster(case, expected):
 
 
 def test_a_slow_disk_fails_or_warns_by_etcd_disk_check():
-    data = inputs(probes=dict((host(i), fresh()) for i in (1, 2, 3)), params={"etcd_disk_check": "fail"})
-    data["disks"] = {host(1): {"fdatasync_p99_ms": 25.0, "method": "builtin", "directory": "/data", "used_percent": 80,
-                               "fs_bytes": 10 ** 12}}
+    probes = dict((host(i), fresh()) for i in (1, 2, 3))
+    # etcd_host_info's disk check (disk_check: new), on a host without data.
+    probes[host(1)]["disk"] = {"fdatasync_p99_ms": 25.0, "method": "builtin", "directory": "/data", "used_percent": 80,
+                               "fs_bytes": 10 ** 12}
+    data = inputs(probes=probes, params={"etcd_disk_check": "fail"})
     plan = _plan.make_plan(data, {"ca_sha256": None, "archive_exists": True})
     assert refused(plan, "etcd_disk_check=fail: 10.0.0.11 (builtin, on the file system of /data): fdatasync p99 is 25.00 ms")
     data["params"]["etcd_disk_check"] = "warn"
