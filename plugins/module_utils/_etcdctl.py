@@ -65,8 +65,15 @@ class Etcdctl(object):
             argv.append("--endpoints=%s" % ",".join(endpoints))
         return argv + list(args)
 
-    def run(self, args, endpoints=None):
-        rc, out, err = self.module.run_command(self.argv(args, endpoints), environ_update=self.environ)
+    def run(self, args, endpoints=None, data=None, login=None):
+        """Run etcdctl; `data` goes to its stdin (a password, never argv); `login` is a (user, password) pair
+        that replaces the connection's own credentials for this call (through the environment)."""
+        environ = dict(self.environ)
+        if login is not None:
+            environ.pop("ETCDCTL_PASSWORD", None)
+            environ["ETCDCTL_USER"] = "%s:%s" % login
+        extra = dict(data=data) if data is not None else {}
+        rc, out, err = self.module.run_command(self.argv(args, endpoints), environ_update=environ, **extra)
         return rc, out, err
 
     def json(self, args, endpoints=None):
@@ -151,6 +158,7 @@ def json_many(ctl, requests, optional=()):
 # enabled" (etcdctl then goes on without a token) or "authentication failed". etcd 3.4 has no auth status.
 AUTH_PROBE_USER = "dcs-etcd-auth-probe"
 AUTH_FAILED = "authentication failed"
+AUTH_NOT_ENABLED = "authentication is not enabled"
 
 
 def start_auth_probe(ctl, endpoint):
@@ -168,6 +176,17 @@ def auth_probe_result(proc):
     """True when RBAC authentication is enabled, False when not, None when the answer tells neither."""
     out, err = proc.communicate()
     return auth_from_answer(proc.returncode, err.decode("utf-8", "replace"))
+
+
+def login_result(ctl, user, password, endpoint=None):
+    """Log in as `user` with `password` (through the environment): True when etcd took the password, False when
+    it refused it, None when the answer tells neither (with auth off, etcd takes any password)."""
+    rc, out, err = ctl.run(["endpoint", "status"], [endpoint] if endpoint else None, login=(user, password))
+    if AUTH_NOT_ENABLED in (err or ""):
+        return None
+    if rc == 0:
+        return True
+    return False if AUTH_FAILED in (err or "") else None
 
 
 def auth_from_answer(rc, stderr):
