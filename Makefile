@@ -7,7 +7,7 @@ export ANSIBLE_FORCE_COLOR := 0
 TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
-SCENARIOS := single three five scale rolling upgrade monitor backup maintain
+SCENARIOS := single three five scale rolling upgrade monitor backup maintain security
 
 .PHONY: bootstrap images archive sandbox sandbox-down lint sanity units integration molecule test bench clean
 

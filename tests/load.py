@@ -23,16 +23,22 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 import etcd3  # noqa: E402
 
 
-def client(address, pki, cert_stem, port=2379, timeout=2):
-    return etcd3.client(host=address, port=port, ca_cert=os.path.join(pki, "ca.crt"),
-                        cert_cert=cert_stem + ".crt", cert_key=cert_stem + ".key", timeout=timeout)
+def client(address, pki, cert_stem, port=2379, timeout=2, login=None, ca_file=None):
+    """An etcd3 client with a client certificate; with login=(user, password) it also logs in (RBAC); ca_file
+    replaces the CA of the PKI directory (a bundle of old and new CA during a rotation)."""
+    user, password = login or (None, None)
+    return etcd3.client(host=address, port=port, ca_cert=ca_file or os.path.join(pki, "ca.crt"),
+                        cert_cert=cert_stem + ".crt", cert_key=cert_stem + ".key", timeout=timeout,
+                        user=user, password=password)
 
 
 class LoadWriter(object):
-    def __init__(self, members, pki, rate=20.0, prefix=None):
+    def __init__(self, members, pki, rate=20.0, prefix=None, login=None, ca_file=None):
         """members: list of (address, cert_stem) pairs; cert_stem is a client certificate's path without
-        .crt/.key (a member certificate from etcd_pki_dir serves)."""
+        .crt/.key (a member certificate from etcd_pki_dir serves while RBAC is off). login and ca_file: see
+        client()."""
         self.members, self.pki, self.interval = list(members), pki, 1.0 / rate
+        self.login, self.ca_file = login, ca_file
         self.prefix = prefix or "/load/%s/" % uuid.uuid4().hex[:8]
         self.acknowledged = []
         self.errors = []
@@ -65,7 +71,7 @@ class LoadWriter(object):
             try:
                 if current is None:
                     address, stem = self.members[index % len(self.members)]
-                    current = client(address, self.pki, stem)
+                    current = client(address, self.pki, stem, login=self.login, ca_file=self.ca_file)
                 current.put(key, str(seq))
             except Exception as exc:  # any failure of the client: count it, try the next member
                 self.errors.append((time.monotonic(), self.members[index % len(self.members)][0],
@@ -106,7 +112,7 @@ class LoadWriter(object):
         deadline = time.monotonic() + settle_s
         for address, stem in members:
             while True:
-                with client(address, self.pki, stem, timeout=10) as c:
+                with client(address, self.pki, stem, timeout=10, login=self.login, ca_file=self.ca_file) as c:
                     found = dict((meta.key.decode(), value.decode())
                                  for value, meta in c.get_prefix(self.prefix, serializable=True))
                 lost = [k for k in self.acknowledged if found.get(k) != str(int(k.rsplit("/", 1)[1]))]

@@ -13,7 +13,9 @@ import time
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.dcs.etcd.plugins.module_utils._files import delivered_sha256, file_sha256
+from ansible_collections.dcs.etcd.plugins.module_utils._files import content_sha256, delivered_sha256, file_sha256
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, rotation_phase
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import MASK
 from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
     ARGUMENT_SPEC,
     HOST_PARAMS,
@@ -33,6 +35,26 @@ def plain(value):
     if isinstance(value, (bool, int, float)) or value is None:
         return value
     return to_text(value)
+
+
+def masked(value):
+    """A password as the plan may see it: whether it is set and usable, never its text."""
+    if isinstance(value, str) and value and not any(c.isspace() for c in value):
+        return MASK
+    if isinstance(value, str):
+        return value and "it contains whitespace"
+    return value if value is None else "it is not a string"
+
+
+def without_secrets(params):
+    """The plan's copy of the parameters holds no password: its result is registered and may be printed."""
+    if "etcd_root_password" in params:
+        params["etcd_root_password"] = masked(params["etcd_root_password"]) or ""
+    users = params.get("etcd_users")
+    if isinstance(users, list):
+        params["etcd_users"] = [dict(u, password=masked(u["password"])) if isinstance(u, dict) and "password" in u else u
+                                for u in users]
+    return params
 
 
 class ActionModule(ActionBase):
@@ -69,8 +91,15 @@ class ActionModule(ActionBase):
         if needed.get("archive_path"):
             controller["archive_path"] = os.path.expanduser(needed["archive_path"])
         if needed.get("pki_dir"):
-            # Compared with the CA the members hold: hashed as they received it.
+            # Compared with the CA the members hold: hashed as they received it (during a CA rotation, each
+            # phase's bundle).
             controller["ca_sha256"] = delivered_sha256(os.path.join(needed["pki_dir"], "ca.crt"))
+            try:
+                controller["ca_sha256s"] = [content_sha256(c.rstrip()) for c in accepted_trust(needed["pki_dir"])]
+                controller["ca_rotation"] = rotation_phase(needed["pki_dir"])
+            except (PkiError, OSError, ValueError) as exc:
+                result.update(failed=True, msg="etcd_plan: %s" % to_text(exc))
+                return result
         if needed.get("restore_snapshot"):
             # Absolute, so that the copy to the members takes this very file (a relative src would be looked up
             # in the role's files).
@@ -110,6 +139,7 @@ class ActionModule(ActionBase):
         for name in task_vars:
             if str(name).startswith("etcd_"):
                 params[to_text(name)] = plain(templar.template(task_vars[name]))
+        without_secrets(params)
         if args["cluster"]:
             params["etcd_cluster"] = args["cluster"]
         cluster = params.get("etcd_cluster")

@@ -30,6 +30,11 @@ from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
     restore_flags,
 )
 from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import defrag_order, defrag_reason, disk_findings
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import MASK as RBAC_MASK
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import NAME_RE as RBAC_NAME_RE
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import ROOT as RBAC_ROOT
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import desired as rbac_desired
+from ansible_collections.dcs.etcd.plugins.module_utils._rbac import rbac_problems
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import (
     initial_cluster,
     leader_last,
@@ -50,15 +55,14 @@ RUNNING_STATES = ("active", "activating", "reloading")
 # The role's stages, as tags. Pigsty's tags that have no stage here stop the run with a hint, rather than
 # succeeding without doing anything.
 STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_dir", "etcd_config", "etcd_cert",
-              "etcd_conf", "etcd_launch", "etcd_register")
+              "etcd_conf", "etcd_launch", "etcd_auth", "etcd_register")
 REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
 # Operations on the whole cluster, run on their own: -t etcd_backup, -t etcd_restore, -t etcd_recover.
-OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover", "etcd_maintain")
+OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover", "etcd_maintain", "etcd_ca_rotate")
 NOT_HERE_TAGS = {
     "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
     "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
     "etcd_member": "dcs.etcd adds members with ./etcd.yml -l NEW_HOSTS -e etcd_init=existing",
-    "etcd_auth": "RBAC authentication is not managed by dcs.etcd yet",
 }
 ANSIBLE_TAGS = ("all", "always", "never", "tagged", "untagged")
 
@@ -148,6 +152,24 @@ def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_v
                       "(etcdctl auth disable) for the upgrade, and enable it again afterwards. Nothing was "
                       "changed." % (source, target, reason))
     return errors
+
+
+def tls_min_version_supported(version):
+    """Whether an etcd release reads --tls-min-version (3.4.25+, 3.5.8+; a config file's unknown key is ignored
+    without a word, so the role writes it only where it is read)."""
+    parsed = parse_version(version)
+    return bool(parsed) and (parsed >= (3, 5, 8) or (3, 4, 25) <= parsed < (3, 5, 0))
+
+
+def rotation_steps(phase, all_phases):
+    """The steps of dcs.etcd.etcd_ca_rotation one -t etcd_ca_rotate run takes from a phase: one phase per run, so
+    that consumers that read their CA file only at start can be restarted in between (all_phases: every one).
+    The finish phase and the completion go together: only the controller's files change after it."""
+    order = ["begin", "reissue", "finish", "complete"]
+    start = {None: 0, "trust": 1, "reissue": 2, "finish": 2}[phase]
+    if all_phases:
+        return order[start:]
+    return order[start:start + 1] if start < 2 else order[2:]
 
 
 def san_problem(entry):
@@ -306,7 +328,7 @@ def stages_run(run_tags, skip_tags=()):
         return (every or bool(run_tags & set(tags))) and not skip_tags & set(tags)
 
     return dict(install=runs("etcd_install"), dir=runs("etcd_dir"), cert=runs("etcd_config", "etcd_cert"),
-                conf=runs("etcd_config", "etcd_conf"), register=runs("etcd_register"))
+                conf=runs("etcd_config", "etcd_conf"), register=runs("etcd_register"), auth=runs("etcd_auth"))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -631,6 +653,7 @@ class Planner(object):
                         "/etc/prometheus/etcd/%s (a removed cluster's certificate is deleted from it)."
                         % (cert_dir, self.cluster))
         self.check_backup_parameters()
+        self.check_access_parameters()
         if as_bool(p("etcd_clean")) and [h for h in self.order if h not in self.play]:
             self.refuse("etcd_clean=true rebuilds the whole cluster %s: run it without -l. To remove some members, "
                         "run -l HOSTS -t etcd_clean." % self.cluster)
@@ -685,6 +708,123 @@ class Planner(object):
             if value and (not value.startswith("/") or posixpath.normpath(value) in SYSTEM_DIRS | set(["/"])):
                 self.refuse("%s=%s: must be an absolute directory of its own (not a system directory)%s."
                             % (name, value, ", or empty for none" if name == "etcd_backup_textfile_dir" else ""))
+
+    def check_access_parameters(self):
+        """RBAC, consumer certificates, certificate lifetimes and TLS: each problem names its variable."""
+        p = self.p
+        for name in ("etcd_auth", "etcd_auth_disable", "etcd_rbac_prune", "etcd_initial_corrupt_check",
+                     "etcd_unit_hardening", "etcd_ca_rotate_all"):
+            if p(name) is not None and not isinstance(p(name), bool) and str(p(name)).lower() not in (
+                    "true", "false", "yes", "no", "1", "0"):
+                self.refuse("%s=%s: must be true or false." % (name, p(name)))
+        if as_bool(p("etcd_auth")) and as_bool(p("etcd_auth_disable")):
+            self.refuse("etcd_auth=true and etcd_auth_disable=true contradict each other: set one of them.")
+        if as_bool(p("etcd_auth")) and not p("etcd_root_password"):
+            self.refuse("etcd_root_password is empty: etcd_auth=true needs the password of etcd's root user (keep it "
+                        "in Ansible Vault); there is no default. Nothing was changed.")
+        elif p("etcd_root_password") and p("etcd_root_password") != RBAC_MASK:
+            # The action hands the plan a mask for a usable password, and a description of any other.
+            self.refuse("etcd_root_password is not usable (%s): etcdctl reads a password up to its first blank. "
+                        "Nothing was changed." % p("etcd_root_password"))
+        member_names = set(self.identity_names())
+        for problem in rbac_problems(p("etcd_users") or [], p("etcd_roles") or [], member_names):
+            self.refuse(problem + " Nothing was changed.")
+        days = {}
+        for name in ("etcd_cert_renew_days", "etcd_cert_warn_days", "etcd_cert_fail_days"):
+            try:
+                days[name] = int(p(name, 0))
+                if days[name] < 0 or isinstance(p(name), bool):
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.refuse("%s=%s: must be a whole number of days, 0 or more." % (name, p(name)))
+        try:
+            valid = int(p("etcd_cert_valid_days", 3650))
+        except (TypeError, ValueError):
+            valid = None
+        if valid and days.get("etcd_cert_renew_days", 0) >= valid:
+            self.refuse("etcd_cert_renew_days=%s must be below etcd_cert_valid_days=%s, or every run would issue the "
+                        "certificates again." % (days["etcd_cert_renew_days"], valid))
+        if days.get("etcd_cert_fail_days", 0) > days.get("etcd_cert_warn_days", 0):
+            self.refuse("etcd_cert_fail_days=%s must not exceed etcd_cert_warn_days=%s."
+                        % (days.get("etcd_cert_fail_days"), days.get("etcd_cert_warn_days")))
+        if p("etcd_tls_min_version", "TLS1.2") not in ("TLS1.2", "TLS1.3"):
+            self.refuse("etcd_tls_min_version=%s: must be TLS1.2 or TLS1.3." % p("etcd_tls_min_version"))
+        suites = p("etcd_tls_cipher_suites", [])
+        if not isinstance(suites, list) or not all(re.match(r"^TLS_[A-Z0-9_]+$", str(x)) for x in suites):
+            self.refuse("etcd_tls_cipher_suites=%s: must be a list of Go cipher suite names such as "
+                        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (empty: Go's defaults)." % (suites,))
+        self.client_certs = self.check_client_certs(member_names)
+
+    def identity_names(self):
+        """The etcd member names (CN of the member certificates) the inventory gives."""
+        result = []
+        for host in self.order:
+            seq = (self.host_params.get(host) or {}).get("etcd_seq")
+            if seq is not None and SEQ_RE.match(str(seq).strip()):
+                result.append("%s-%s" % (self.cluster, int(str(seq).strip())))
+        return result
+
+    def check_client_certs(self, member_names):
+        """etcd_client_certs, checked and completed: [{name, cn, hosts, dir, owner, group, mode, controller_dir}]."""
+        entries = self.p("etcd_client_certs") or []
+        if not isinstance(entries, list):
+            self.refuse("etcd_client_certs must be a list.")
+            return []
+        known = set(self.groups.get("all") or [])
+        for group, hosts in self.groups.items():
+            known.update(hosts or [])
+        result, seen = [], set()
+        allowed = ("name", "cn", "hosts", "dir", "owner", "group", "mode", "controller_dir", "state")
+        for index, entry in enumerate(entries):
+            where = "etcd_client_certs[%d]" % index
+            if not isinstance(entry, dict):
+                self.refuse("%s must be a mapping with a name." % where)
+                continue
+            unknown = sorted(set(entry) - set(allowed))
+            if unknown:
+                self.refuse("%s has unknown keys %s (allowed: %s)." % (where, ", ".join(unknown), ", ".join(allowed)))
+            name = entry.get("name")
+            if not isinstance(name, str) or not RBAC_NAME_RE.match(name) or name in ("root", "prometheus"):
+                self.refuse("%s.name=%r: must be a file name of letters, digits, '_', '.', '@' or '-' (root and "
+                            "prometheus are the role's own)." % (where, name))
+                continue
+            if name in seen:
+                self.refuse("etcd_client_certs: %s is listed twice." % name)
+            seen.add(name)
+            cn = str(entry.get("cn") or name)
+            if cn == RBAC_ROOT or cn in member_names:
+                self.refuse("%s.cn=%s: that CN is %s; a consumer certificate must not carry it." % (
+                    where, cn, "etcd's root user" if cn == RBAC_ROOT else "a member's"))
+            hosts = entry.get("hosts") or []
+            if not isinstance(hosts, list) or [h for h in hosts if h not in known]:
+                self.refuse("%s.hosts: must be a list of inventory hosts; not in the inventory: %s."
+                            % (where, names([h for h in hosts if h not in known]) if isinstance(hosts, list) else hosts))
+                hosts = []
+            controller_dir = str(entry.get("controller_dir") or "")
+            if controller_dir and not controller_dir.startswith("/"):
+                self.refuse("%s.controller_dir=%s: must be an absolute directory on the controller." % (where, controller_dir))
+            directory = str(entry.get("dir") or "/etc/etcd-client/%s" % self.cluster)
+            if not directory.startswith("/") or posixpath.normpath(directory) in SYSTEM_DIRS | set(["/", "/etc"]):
+                self.refuse("%s.dir=%s: must be an absolute directory of its own on the consumer hosts." % (where, directory))
+            if not hosts and not controller_dir:
+                self.refuse("%s: give hosts (consumer hosts to install it on) or controller_dir, or both." % where)
+            mode = str(entry.get("mode") or "0600")
+            if not re.match(r"^0?[0-7]{3}$", mode) or int(mode, 8) & 0o007:
+                self.refuse("%s.mode=%s: the key's mode, such as 0600 or 0640 (never readable by others)." % (where, mode))
+            state = entry.get("state", "present")
+            if state not in ("present", "absent"):
+                self.refuse("%s.state=%s: must be present or absent." % (where, state))
+            owner, group = str(entry.get("owner") or "root"), str(entry.get("group") or "root")
+            for other in result:
+                shared = [h for h in hosts if h in other["hosts"]]
+                if shared and other["dir"] == directory.rstrip("/") and (other["owner"], other["group"]) != (owner, group):
+                    self.refuse("%s and %s share the directory %s on %s with different owners (%s:%s, %s:%s): give "
+                                "each its own dir." % (where, other["name"], directory, names(shared), owner, group,
+                                                       other["owner"], other["group"]))
+            result.append(dict(name=name, cn=cn, hosts=hosts, dir=directory.rstrip("/"), owner=str(entry.get("owner") or "root"),
+                               group=str(entry.get("group") or "root"), mode=mode.zfill(4), controller_dir=controller_dir,
+                               state=state))
+        return result
 
     def on(self, name, value):
         """' (on h1, h2)' when only some members have this value of a per-member parameter, else ''."""
@@ -874,6 +1014,7 @@ class Planner(object):
             conf_exists=bool(conf.get("exists")),
             permit_exists=bool(permit.get("exists")),
             backup_timer_exists=bool(timer.get("exists")),
+            root_cert_exists=all((paths.get(self.paths.get(name)) or {}).get("exists") for name in ("root_cert", "root_key")),
             ca_sha256=ca.get("sha256") if ca.get("exists") else None,
             version=probe.get("version"),
             stale_reasons=list(probe.get("stale_reasons") or []),
@@ -914,6 +1055,17 @@ class Planner(object):
             probe_package="etcd-server" if self.p("etcd_install_method") == "package" and not self.p("etcd_version") else None,
         )
         plan["backup"] = self.backup_settings(hosts)
+        plan["access"] = dict(run=False, state="present", host=None, endpoints=[], roles=[], users=[], prune=False,
+                              users_absent=[], roles_absent=[])
+        plan["root_client"] = False
+        plan["client_certs"] = [c for c in self.client_certs if c["state"] == "present"]
+        plan["client_cert_installs"] = [dict(c, host=h) for c in self.client_certs for h in c["hosts"]]
+        plan["client_cert_copies"] = [
+            dict(src=src.replace("%s", c["name"]), dest="%s/%s" % (c["controller_dir"].rstrip("/"), dest.replace("%s", c["name"])),
+                 mode=mode)
+            for c in self.client_certs if c["controller_dir"] and c["state"] == "present"
+            for src, dest, mode in (("ca-trust.crt", "ca.crt", "0644"), ("clients/%s.crt", "%s.crt", "0644"),
+                                    ("clients/%s.key", "%s.key", "0600"))]
         if self.probes is None:
             return plan
         self.plan_with_probes(plan)
@@ -1077,6 +1229,7 @@ class Planner(object):
         self.plan_basics(plan, removed, settled, joiners, upgrade_hosts)
         self.plan_restarts(plan, joiners, removed, read_ok)
         self.plan_verify(plan, settled, joiners, removed, in_membership, read_ok)
+        self.plan_access(plan)
 
     def plan_disks(self, plan):
         """The disk check's figures (etcd_disk_check on hosts without data): a slow fdatasync fails the run
@@ -1296,6 +1449,39 @@ class Planner(object):
                               expect=dict(expect, members=[dict(name=hosts[h]["name"], peer_url=hosts[h]["peer_url"])
                                                            for h in self.order if self.in_membership.get(h)]))
 
+    def plan_ca_rotate(self, plan, running, voters):
+        """-t etcd_ca_rotate: a new CA in three phases, each installed on every member (a rolling restart for each
+        change of the trusted CAs; none for the reissued certificates, which etcd reads for every new connection)
+        and on the consumers and monitoring hosts. Refused unless every member of the cluster is in the run and the
+        cluster is healthy: a member left out would stop trusting, or being trusted by, the others."""
+        hosts = self.hosts
+        left_out = [h for h in self.order if h not in self.play]
+        if left_out:
+            self.refuse("-t etcd_ca_rotate rotates the CA of every member of %s: run it without -l (left out: %s). "
+                        "Nothing was changed." % (self.cluster, names(left_out)))
+            return
+        if not self.read_ok:
+            self.refuse("Cannot rotate the CA of cluster %s: %s. Nothing was changed." % (
+                self.cluster, self.read_problem or "no member of it is running"))
+            return
+        expect = self.expect_all()
+        problems = cluster_problems(self.read, expect)
+        down = [h for h in self.order if not (self.states.get(h) or {}).get("running")]
+        if down:
+            problems.append("%s not running" % names(down))
+        if problems:
+            self.refuse("Refusing to rotate the CA of cluster %s: it is not healthy (%s). Nothing was changed."
+                        % (self.cluster, "; ".join(problems)))
+            return
+        # A member that runs with files older than those on disk (a rotation interrupted during its restarts) is
+        # restarted first, before any certificate of another CA reaches the members.
+        self.plan_restarts(plan, [], [], True)
+        self.plan_verify(plan, list(self.order), [], [], self.in_membership, True)
+        phase = self.controller.get("ca_rotation")
+        plan["ca_rotation"] = dict(phase=phase, steps=rotation_steps(phase, as_bool(self.p("etcd_ca_rotate_all"))
+                                                                     and not self.check_mode),
+                                   ca_common_name="dcs.etcd CA (%s) %s" % (self.cluster, self.controller.get("stamp", "")))
+
     def expect_all(self):
         """What a restored or recovered cluster must be: every inventory host a healthy member, one leader."""
         members = [dict(name=self.hosts[h]["name"], peer_url=self.hosts[h]["peer_url"] or None) for h in self.order]
@@ -1461,10 +1647,12 @@ class Planner(object):
                             "directory. Choose an empty directory of its own. Nothing was changed."
                             % (info["data_dir"], host, ", ".join(sorted(state["foreign_entries"])[:5])))
             wiped = removing and (rebuild or host in self.play)
-            if state["ca_sha256"] and not wiped and state["ca_sha256"] != ca_sha:
+            accepted = self.controller.get("ca_sha256s") or [ca_sha]
+            if state["ca_sha256"] and not wiped and state["ca_sha256"] not in accepted:
                 other_ca.append(host)
-        # An operation writes no certificate: a CA that is not the controller's is for a converge to refuse.
-        if other_ca and not removing and not self.operation:
+        # An operation writes no certificate (but a CA rotation): a CA that is not the controller's is for a
+        # converge or a rotation to refuse.
+        if other_ca and not removing and self.operation in (None, "ca_rotate"):
             held = sorted(set(self.states[h]["ca_sha256"] for h in other_ca))
             self.refuse("etcd_pki_dir=%s: %s, but %s %s a CA with sha256 %s in %s. Pushing another CA would cut the "
                         "members off from each other and from their clients. Point etcd_pki_dir at the directory "
@@ -1712,8 +1900,54 @@ class Planner(object):
             info["daemon_reload"] = bool(state) and (state["unit_exists"] or method == "package")
             info["upgrade"] = host in upgrade_hosts
             info["backup_timer_exists"] = bool(state) and state["backup_timer_exists"]
+            # The files that name a client certificate (etcdctl profile, backup settings) name the root one once it
+            # is on the member, or when this run's cert stage puts it there.
+            info["root_client_files"] = bool(plan["stages"]["cert"]) or bool(state and state["root_cert_exists"])
+            info["tls_min_version"] = tls_min_version_supported(self.version_after(host, plan))
             info.setdefault("restart_reasons", [])
+        # The role's own etcdctl calls connect as root (its client certificate, CN root, which RBAC maps to the root
+        # user) once every running member holds it; before (a cluster deployed by an older release), with the
+        # member certificate, which does as long as authentication is off.
+        with_data = [h for h in self.order if self.states.get(h) and self.states[h]["has_data"]]
+        plan["root_client"] = bool(with_data) and all(self.states[h]["root_cert_exists"] for h in with_data)
         plan["install"]["download"] = bool(self.p("etcd_archive_url")) and method == "archive" and any_install
+
+    def plan_access(self, plan):
+        """The auth stage: RBAC on or off, and the roles and users of etcd_roles and etcd_users, in an order that
+        never leaves a user with a role that does not exist (roles first, role deletions last). It runs on one
+        member the cluster is verified through, after the launch."""
+        users, roles = self.p("etcd_users") or [], self.p("etcd_roles") or []
+        enable, disable = as_bool(self.p("etcd_auth")), as_bool(self.p("etcd_auth_disable"))
+        wanted_roles, wanted_users = rbac_desired(users, roles)
+
+        def lowered(perms):
+            return [dict(p, access=str(p.get("access", "read")).lower()) for p in perms or []]
+        given = dict((r["name"], lowered(r.get("permissions"))) for r in roles)
+        given.update((u["name"], lowered(u["permissions"])) for u in users if u.get("permissions"))
+        role_list = [dict(name=name, state=wanted_roles[name]["state"], permissions=given.get(name) or [])
+                     for name in sorted(wanted_roles)]
+        user_list = [dict(name=u["name"], index=index, state=wanted_users[u["name"]]["state"],
+                          roles=wanted_users[u["name"]]["roles"]) for index, u in enumerate(users)]
+        run = (plan["stages"]["auth"] and not plan["removing"] and (enable or disable or bool(users) or bool(roles))
+               and plan["verify"]["host"] is not None)
+        # The auth stage, and every etcdctl call of the role once authentication is on, connect as root: every
+        # member that runs must hold the root client certificate, or get it in this run.
+        lacking = [h for h in self.order if (self.states.get(h) or {}).get("has_data")
+                   and not self.states[h]["root_cert_exists"] and not (plan["stages"]["cert"] and h in self.play)]
+        if run and lacking:
+            self.refuse("The auth stage (etcd_auth, etcd_users, etcd_roles) needs the root client certificate on every "
+                        "member, and %s %s none yet: run ./etcd.yml without -l (or with -t etcd_cert) first. Nothing "
+                        "was changed." % (names(lacking), "has" if len(lacking) == 1 else "have"))
+        plan["access"] = dict(
+            run=run, state="enabled" if enable else ("disabled" if disable else "present"),
+            host=plan["verify"]["host"], endpoints=plan["verify"]["endpoints"], prune=as_bool(self.p("etcd_rbac_prune")),
+            roles=[r for r in role_list if r["state"] == "present"], users=[u for u in user_list if u["state"] == "present"],
+            users_absent=[u for u in user_list if u["state"] == "absent"],
+            roles_absent=[r for r in role_list if r["state"] == "absent"])
+        older = [h for h in self.play if h in self.hosts and not self.hosts[h].get("tls_min_version")]
+        if self.p("etcd_tls_min_version") == "TLS1.3" and older:
+            self.warn("etcd_tls_min_version=TLS1.3 is not applied on %s: its etcd release does not read tls-min-version "
+                      "(3.4.25+, 3.5.8+), so it accepts TLS 1.2 (with Go's cipher suites)." % names(older))
 
     def plan_restarts(self, plan, joiners, removed, read_ok):
         hosts = self.hosts

@@ -17,6 +17,8 @@ ACCESS = {"read": "READ", "write": "WRITE", "readwrite": "READWRITE"}
 PERM_TYPES = {0: "READ", 1: "WRITE", 2: "READWRITE"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 STATES = ("present", "absent")
+# What the etcd_plan action hands the plan instead of a usable password.
+MASK = "********"
 
 
 def prefix_end(key):

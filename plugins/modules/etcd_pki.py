@@ -64,6 +64,21 @@ options:
         that already exists (a scrape certificate for a running cluster).
     type: bool
     default: false
+  renew_days:
+    description:
+      - Issue the certificate again when it expires in fewer days than this (0 never does). etcd reads its
+        certificate and key again for every new TLS connection, so a renewed member certificate needs no restart.
+      - With O(kind=client), a certificate whose common name differs from O(common_name) is issued again too.
+    type: int
+    default: 0
+  ca_warn_days:
+    description: Warn when the CA expires in fewer days than this (0 never does).
+    type: int
+    default: 0
+  ca_fail_days:
+    description: Fail when the CA expires in fewer days than this (0 never does); the message names the rotation.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -113,6 +128,18 @@ reason:
   returned: always
   type: str
   sample: SANs changed
+days_left:
+  description: Whole days until the certificate expires (after a renewal, those of the new one).
+  returned: always
+  type: int
+ca_days_left:
+  description: Whole days until the CA certificate expires.
+  returned: always
+  type: int
+serial:
+  description: Serial number of the certificate, in hexadecimal (null in check mode when it would be issued).
+  returned: always
+  type: str
 ca_cert:
   description: Path of the CA certificate.
   returned: always

@@ -72,7 +72,15 @@ def test_bad_etcd_seq(tmp_path, hosts, expected):
     ({"etcd_data": "/var/lib"}, "etcd_data=/var/lib: is a system directory"),
     ({"etcd_cert_extra_sans": ["DNS:etcd.example.com", "IP:not-an-address"]}, "'IP:not-an-address' is not an IP address"),
     ({"etcd_pki_dir": "pki/etcd"}, "etcd_pki_dir=pki/etcd: must be an absolute path"),
-], ids=["port", "archive-missing", "data-top-level", "data-system-dir", "extra-san", "relative-pki-dir"])
+    ({"etcd_auth": True}, "etcd_root_password is empty: etcd_auth=true needs the password of etcd's root user"),
+    ({"etcd_users": [{"name": "root"}]}, "etcd_users[0].name=root: root is managed by the role"),
+    ({"etcd_users": [{"name": "etcd-2"}]}, "etcd_users[0].name=etcd-2: a member's certificate carries that name"),
+    ({"etcd_roles": [{"name": "app", "permissions": [{"prefix": "", "access": "read"}]}]},
+     "an empty prefix would cover every key"),
+    ({"etcd_client_certs": [{"name": "patroni", "cn": "root", "controller_dir": "/tmp/x"}]},
+     "etcd_client_certs[0].cn=root"),
+], ids=["port", "archive-missing", "data-top-level", "data-system-dir", "extra-san", "relative-pki-dir", "auth-no-password",
+        "user-root", "user-member-name", "empty-prefix", "cert-cn-root"])
 def test_bad_parameter(tmp_path, extra, expected):
     assert expected in run(tmp_path, THREE, extra)
 
@@ -100,7 +108,7 @@ def test_a_cluster_name_that_names_no_group_fails(tmp_path, limit):
 @pytest.mark.parametrize("tag,expected", [
     ("etcd_check", "-t etcd_check: dcs.etcd checks the inventory"),
     ("etcd_env", "-t etcd_env: dcs.etcd writes the etcdctl environment"),
-    ("etcd_auth", "-t etcd_auth: RBAC authentication is not managed by dcs.etcd yet"),
+    ("etcd_member", "-t etcd_member: dcs.etcd adds members with"),
     ("etcd_lanch", "-t etcd_lanch: no such stage"),
 ])
 def test_a_tag_that_would_run_nothing_fails(tmp_path, tag, expected):

@@ -35,6 +35,8 @@ def test_systemd_does_not_kill_a_member_that_is_slow_to_start(host):
     ("/etc/etcd/server.key", "etcd", "etcd", 0o600),
     ("/etc/etcd/server.crt", "root", "etcd", 0o644),
     ("/etc/etcd/ca.crt", "root", "etcd", 0o644),
+    ("/etc/etcd/root.crt", "root", "root", 0o644),
+    ("/etc/etcd/root.key", "root", "root", 0o600),
     ("/etc/etcd/etcd.conf", "root", "etcd", 0o640),
     ("/data/etcd", "etcd", "etcd", 0o700),
 ])
@@ -47,7 +49,10 @@ def test_file_modes(host, path, user, group, mode):
 def test_ca_key_never_leaves_the_controller(host):
     assert (PKI / "ca.key").exists()
     listing = host.run("grep -rl 'PRIVATE KEY' /etc/etcd /etc/profile.d").stdout.split()
-    assert listing == ["/etc/etcd/server.key"]
+    # The member's own key and the root client key (CN root, readable by root only): never the CA's.
+    assert sorted(listing) == ["/etc/etcd/root.key", "/etc/etcd/server.key"]
+    ca_key = (PKI / "ca.key").read_text().strip()
+    assert all(host.file(path).content_string.strip() != ca_key for path in listing)
 
 
 def test_package_default_member_never_started(host):

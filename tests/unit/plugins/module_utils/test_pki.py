@@ -125,6 +125,118 @@ def test_a_certificate_that_needs_the_existing_ca_never_makes_one(tmp_path):
     with pytest.raises(PkiError, match="has no CA"):
         ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client", ca_must_exist=True)
     assert not (tmp_path / "ca.crt").exists() and not (tmp_path / "ca.key").exists()
+    # In check mode, the run's earlier task would have made it: reported, nothing written.
+    checked = ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client", ca_must_exist=True,
+                     check_mode=True)
+    assert checked["changed"] and checked["cert_issued"] and not (tmp_path / "ca.crt").exists()
     make(tmp_path)
     assert ensure(str(tmp_path), "prometheus", "prometheus", [], "test CA", 30, 90, kind="client",
                   ca_must_exist=True)["cert_issued"]
+
+
+# --- renewal, expiry, CA rotation --------------------------------------------------------------------------
+
+from ansible_collections.dcs.etcd.plugins.module_utils import _pki  # noqa: E402
+
+
+def test_a_certificate_within_the_renewal_window_is_issued_again(tmp_path):
+    first = make(tmp_path)
+    assert first["days_left"] in (29, 30) and first["ca_days_left"] in (89, 90) and first["serial"]
+    # 30-day certificates, renewed within 20 days: nothing yet.
+    assert not make(tmp_path, renew_days=20)["changed"]
+    renewed = make(tmp_path, renew_days=31)
+    assert renewed["cert_issued"] and renewed["reason"].split(" (")[0] in ("expires in 29 days", "expires in 30 days") and not renewed["key_created"]
+    assert renewed["serial"] != first["serial"]
+
+
+def test_a_client_certificate_with_another_common_name_is_issued_again(tmp_path):
+    ensure(str(tmp_path), "patroni", "patroni-a", [], "test CA", 30, 90, kind="client")
+    again = ensure(str(tmp_path), "patroni", "patroni-b", [], "test CA", 30, 90, kind="client")
+    assert again["cert_issued"] and again["reason"] == "common name changed"
+
+
+@pytest.mark.parametrize("days,expected", [(100, None), (50, "warn"), (10, "fail")])
+def test_the_ca_expiry_warns_then_fails(days, expected):
+    problem = _pki.ca_expiry_problem(days, 90, 14)
+    assert (problem[0] if problem else None) == expected
+    if problem:
+        name = "etcd_cert_fail_days" if expected == "fail" else "etcd_cert_warn_days"
+        assert "etcd_ca_rotate" in problem[1] and name in problem[1]
+
+
+def test_a_ca_rotation_goes_through_its_phases(tmp_path):
+    pki = str(tmp_path)
+    make(tmp_path)
+    old = load(tmp_path / "ca.crt")
+    trust = (tmp_path / "ca-trust.crt").read_bytes()
+    assert trust.count(b"BEGIN CERTIFICATE") == 1 and _pki.accepted_trust(pki) == [trust]
+    # Out of order: refused.
+    for step in ("reissue", "finish"):
+        with pytest.raises(PkiError, match="no CA rotation is in progress"):
+            _pki.rotate(pki, step, "new CA", 90, "T1")
+    assert not _pki.rotate(pki, "complete", "new CA", 90, "T1")["changed"]
+    # begin: both trusted, the old one still signs (the member certificate stays).
+    begun = _pki.rotate(pki, "begin", "new CA", 90, "T1")
+    assert (begun["changed"], begun["phase_before"], begun["phase"]) == (True, None, "trust") and "reissue" in begun["next"]
+    assert not _pki.rotate(pki, "begin", "new CA", 90, "T1")["changed"]
+    assert (tmp_path / "ca-trust.crt").read_bytes().count(b"BEGIN CERTIFICATE") == 2
+    assert not make(tmp_path)["changed"]
+    with pytest.raises(PkiError, match="step finish comes later"):
+        _pki.rotate(pki, "finish", "new CA", 90, "T1")
+    # Every CA file a member may hold meanwhile is accepted by the plan: the old alone, both, the new alone.
+    assert len(_pki.accepted_trust(pki)) == 3 and trust in _pki.accepted_trust(pki)
+    # reissue: the new CA signs.
+    assert _pki.rotate(pki, "reissue", "new CA", 90, "T1")["phase"] == "reissue"
+    reissued = make(tmp_path)
+    assert reissued["cert_issued"] and reissued["reason"] == "certificate was signed by another CA"
+    new = load(tmp_path / "ca-next.crt")
+    load(tmp_path / "members" / "10.0.0.11.crt").verify_directly_issued_by(new)
+    with pytest.raises(PkiError, match="can be completed only once"):
+        _pki.rotate(pki, "complete", "new CA", 90, "T1")
+    # finish: the new CA alone is trusted; complete: it becomes ca.crt, the old one is retired.
+    assert _pki.rotate(pki, "finish", "new CA", 90, "T1")["phase"] == "finish"
+    assert (tmp_path / "ca-trust.crt").read_bytes().strip() == (tmp_path / "ca-next.crt").read_bytes().strip()
+    done = _pki.rotate(pki, "complete", "new CA", 90, "T2")
+    assert (done["changed"], done["phase_before"], done["phase"]) == (True, "finish", None) and "complete" in done["next"]
+    assert load(tmp_path / "ca.crt").fingerprint(_hashes()) == new.fingerprint(_hashes())
+    assert load(tmp_path / "retired" / "ca-T2.crt").fingerprint(_hashes()) == old.fingerprint(_hashes())
+    assert not (tmp_path / "ca-next.key").exists() and _pki.rotation_phase(pki) is None
+    # The next plain run changes nothing: the member certificate is the new CA's already.
+    assert not make(tmp_path)["changed"]
+
+
+def test_check_mode_of_a_rotation_writes_nothing(tmp_path):
+    make(tmp_path)
+    assert _pki.rotate(str(tmp_path), "begin", "new CA", 90, "T1", check_mode=True)["phase"] == "trust"
+    assert not (tmp_path / "ca-next.crt").exists() and _pki.rotation_phase(str(tmp_path)) is None
+
+
+def _hashes():
+    from cryptography.hazmat.primitives import hashes
+    return hashes.SHA256()
+
+
+def test_a_completion_interrupted_between_its_moves_is_finished_by_the_next_run(tmp_path, monkeypatch):
+    pki = str(tmp_path)
+    make(tmp_path)
+    for step in ("begin", "reissue", "finish"):
+        _pki.rotate(pki, step, "new CA", 90, "T1")
+    new = load(tmp_path / "ca-next.crt")
+    real_rename, calls = os.rename, []
+
+    def failing_rename(src, dst):
+        calls.append(src)
+        if len(calls) == 3:
+            raise OSError("interrupted")
+        real_rename(src, dst)
+    monkeypatch.setattr(_pki.os, "rename", failing_rename)
+    with pytest.raises(OSError):
+        _pki.rotate(pki, "complete", "new CA", 90, "T2")
+    monkeypatch.setattr(_pki.os, "rename", real_rename)
+    # Meanwhile the trust bundle and the signing CA still resolve (the plan and a plain run work).
+    assert _pki.rotation_phase(pki) == "finish" and len(_pki.accepted_trust(pki)) == 3
+    assert make(tmp_path)["ca_days_left"] is not None
+    assert _pki.rotate(pki, "complete", "new CA", 90, "T3")["phase"] is None
+    assert load(tmp_path / "ca.crt").fingerprint(_hashes()) == new.fingerprint(_hashes())
+    assert sorted(p.name for p in (tmp_path / "retired").iterdir()) == ["ca-T2.crt", "ca-T2.key"]
+    assert not make(tmp_path)["changed"]

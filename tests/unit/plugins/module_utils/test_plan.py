@@ -223,7 +223,7 @@ def test_cluster_group_and_tags():
     assert "names no inventory group" in _plan.run_problems({"etcd": ["a"], "other": []}, "nosuch", ["all"])[0]
     assert "names no inventory group" in _plan.run_problems({"empty": []}, "empty", ["all"])[0]
     assert "must be a simple name" in _plan.run_problems({}, "a b", ["all"])[0]
-    for tag in ("etcd_check", "etcd_env", "etcd_member", "etcd_auth"):
+    for tag in ("etcd_check", "etcd_env", "etcd_member"):
         problems = _plan.run_problems({"etcd": ["a"]}, "etcd", [tag])
         assert problems and "-t %s" % tag in problems[0] and "would run nothing" in problems[0]
     assert "no such stage" in _plan.run_problems({"etcd": ["a"]}, "etcd", ["etcd_lanch"])[0]
@@ -843,8 +843,9 @@ def test_initial_cluster_names_unstarted_members_from_the_plan():
 
 
 def test_stages_from_tags():
-    every = {"install": True, "dir": True, "cert": True, "conf": True, "register": True}
+    every = {"install": True, "dir": True, "cert": True, "conf": True, "register": True, "auth": True}
     assert _plan.stages_run(["all"]) == every
+    assert _plan.stages_run(["etcd_auth"]) == dict((k, k == "auth") for k in every)
     assert _plan.stages_run(["etcd_cert"]) == dict((k, k == "cert") for k in every)
     assert _plan.stages_run(["etcd_config"]) == dict((k, k in ("cert", "conf")) for k in every)
     assert _plan.stages_run(["all"], ["etcd_cert"]) == dict(every, cert=False)
