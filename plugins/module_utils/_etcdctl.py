@@ -76,6 +76,13 @@ class Etcdctl(object):
         rc, out, err = self.module.run_command(self.argv(args, endpoints), environ_update=environ, **extra)
         return rc, out, err
 
+    def check(self, args, endpoints=None, data=None):
+        """Run etcdctl; return its output, or raise EtcdctlError when it fails."""
+        rc, out, err = self.run(args, endpoints, data=data)
+        if rc != 0:
+            raise EtcdctlError(list(args), rc, out, err)
+        return out
+
     def json(self, args, endpoints=None):
         """Run etcdctl ... -w json; return the parsed output, or raise EtcdctlError."""
         rc, out, err = self.run(list(args) + ["-w", "json"], endpoints)

@@ -98,13 +98,6 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
 from ansible_collections.dcs.etcd.plugins.module_utils._rbac import ROOT, parse_names
 
 
-def call(ctl, args, data=None):
-    rc, out, err = ctl.run(args, data=data)
-    if rc != 0:
-        raise EtcdctlError(args, rc, out, err)
-    return out
-
-
 def names(ctl, kind):
     rc, parsed, err = ctl.json([kind, "list"])
     if rc != 0:
@@ -139,22 +132,22 @@ def main():
                 if ROOT not in users:
                     result.update(changed=True, root_created=True)
                     if not module.check_mode:
-                        call(ctl, ["user", "add", ROOT, "--interactive=false"], data=password)
+                        ctl.check(["user", "add", ROOT, "--interactive=false"], data=password)
                 if not module.check_mode:
                     # Idempotent: granting a role the user holds changes nothing.
-                    call(ctl, ["user", "grant-role", ROOT, ROOT])
-                    call(ctl, ["auth", "enable"])
+                    ctl.check(["user", "grant-role", ROOT, ROOT])
+                    ctl.check(["auth", "enable"])
                 result["changed"], now = True, True
             if not module.check_mode or was:
                 verdict = login_result(ctl, ROOT, password)
                 if verdict is False:
                     result.update(changed=True, password_changed=True)
                     if not module.check_mode:
-                        call(ctl, ["user", "passwd", ROOT, "--interactive=false"], data=password)
+                        ctl.check(["user", "passwd", ROOT, "--interactive=false"], data=password)
         elif state == "disabled" and was:
             result["changed"], now = True, False
             if not module.check_mode:
-                call(ctl, ["auth", "disable"])
+                ctl.check(["auth", "disable"])
         result.update(auth_enabled=now, auth_was_enabled=was, users=names(ctl, "user"), roles=names(ctl, "role"),
                       diff=dict(before="auth: %s\n" % ("on" if was else "off"),
                                 after="auth: %s\n" % ("on" if now else "off")))

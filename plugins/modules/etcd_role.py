@@ -133,12 +133,6 @@ def read_role(ctl, name):
     return parse_role(parse_json_output(out))
 
 
-def call(ctl, args):
-    rc, out, err = ctl.run(args)
-    if rc != 0:
-        raise EtcdctlError(args, rc, out, err)
-
-
 def perm_args(permission):
     kind, key, end = permission
     if not end:
@@ -166,7 +160,7 @@ def main():
         before = "\n".join(describe(p) for p in current or []) + ("\n" if current else "")
         if state == "absent":
             if current is not None and not module.check_mode:
-                call(ctl, ["role", "delete", name])
+                ctl.check(["role", "delete", name])
             module.exit_json(changed=current is not None, permissions=[], granted=[], revoked=[describe(p) for p in current or []],
                              drift=[], diff=dict(before=before, after=""))
         wanted = sorted(set(permission_of(p) for p in module.params["permissions"]))
@@ -174,11 +168,11 @@ def main():
         changed = current is None or bool(grant or revoke)
         if not module.check_mode:
             if current is None:
-                call(ctl, ["role", "add", name])
+                ctl.check(["role", "add", name])
             for permission in grant:
-                call(ctl, ["role", "grant-permission", name, permission[0].lower()] + perm_args(permission))
+                ctl.check(["role", "grant-permission", name, permission[0].lower()] + perm_args(permission))
             for permission in revoke:
-                call(ctl, ["role", "revoke-permission", name] + perm_args(permission))
+                ctl.check(["role", "revoke-permission", name] + perm_args(permission))
         after = sorted(set(wanted) | set(drift))
         module.exit_json(changed=changed, permissions=[describe(p) for p in after], granted=[describe(p) for p in grant],
                          revoked=[describe(p) for p in revoke], drift=[describe(p) for p in drift],

@@ -119,12 +119,6 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
 from ansible_collections.dcs.etcd.plugins.module_utils._rbac import ROOT, missing, parse_names, user_changes
 
 
-def call(ctl, args, data=None):
-    rc, out, err = ctl.run(args, data=data)
-    if rc != 0:
-        raise EtcdctlError(args, rc, out, err)
-
-
 def read_user(ctl, name):
     """The user's roles, or None when it does not exist."""
     args = ["user", "get", name, "-w", "json"]
@@ -139,9 +133,9 @@ def read_user(ctl, name):
 def add_user(ctl, name, password):
     if password is None:
         # 3.5's --no-password; 3.4 has no such flag: a random password nobody knows does the same there.
-        call(ctl, ["user", "add", name, "--interactive=false"], data=random_password())
+        ctl.check(["user", "add", name, "--interactive=false"], data=random_password())
     else:
-        call(ctl, ["user", "add", name, "--interactive=false"], data=password)
+        ctl.check(["user", "add", name, "--interactive=false"], data=password)
 
 
 def random_password():
@@ -170,7 +164,7 @@ def main():
         before = "" if current is None else "user %s: %s\n" % (name, ", ".join(current) or "(no role)")
         if state == "absent":
             if current is not None and not module.check_mode:
-                call(ctl, ["user", "delete", name])
+                ctl.check(["user", "delete", name])
             result.update(changed=current is not None, revoked=current or [], diff=dict(before=before, after=""))
             module.exit_json(**result)
         grant, revoke, drift = user_changes(current or [], module.params["roles"], module.params["prune"])
@@ -184,12 +178,12 @@ def main():
             if verdict is False:
                 result.update(changed=True, password_changed=True)
                 if not module.check_mode:
-                    call(ctl, ["user", "passwd", name, "--interactive=false"], data=password)
+                    ctl.check(["user", "passwd", name, "--interactive=false"], data=password)
         if not module.check_mode:
             for role in grant:
-                call(ctl, ["user", "grant-role", name, role])
+                ctl.check(["user", "grant-role", name, role])
             for role in revoke:
-                call(ctl, ["user", "revoke-role", name, role])
+                ctl.check(["user", "revoke-role", name, role])
         roles = sorted(set(module.params["roles"]) | set(drift))
         result.update(changed=result["changed"] or bool(grant or revoke), roles=roles, granted=grant, revoked=revoke,
                       drift=drift,
