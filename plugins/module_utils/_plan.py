@@ -713,7 +713,7 @@ class Planner(object):
         """RBAC, consumer certificates, certificate lifetimes and TLS: each problem names its variable."""
         p = self.p
         for name in ("etcd_auth", "etcd_auth_disable", "etcd_rbac_prune", "etcd_initial_corrupt_check",
-                     "etcd_unit_hardening", "etcd_ca_rotate_all"):
+                     "etcd_unit_hardening", "etcd_unit_sandbox", "etcd_ca_rotate_all"):
             if p(name) is not None and not isinstance(p(name), bool) and str(p(name)).lower() not in (
                     "true", "false", "yes", "no", "1", "0"):
                 self.refuse("%s=%s: must be true or false." % (name, p(name)))
