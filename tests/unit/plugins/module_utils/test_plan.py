@@ -16,7 +16,8 @@ from ansible_collections.dcs.etcd.plugins.module_utils._membership import initia
 ROLE = pathlib.Path(__file__).resolve().parents[4] / "roles" / "etcd"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 PATHS = {"conf_file": "/etc/etcd/etcd.conf", "unit_file": "/etc/systemd/system/etcd.service",
-         "permit": "/etc/etcd/bootstrap-permit", "ca_file": "/etc/etcd/ca.crt"}
+         "permit": "/etc/etcd/bootstrap-permit", "ca_file": "/etc/etcd/ca.crt",
+         "root_cert": "/etc/etcd/root.crt", "root_key": "/etc/etcd/root.key"}
 CA = "c" * 64
 OTHER_CA = "d" * 64
 HOSTS = ["10.0.0.%d" % i for i in range(11, 16)]
@@ -37,7 +38,7 @@ def client(i, port=2379):
 # --- what etcd_host_info reports -------------------------------------------------------------------------
 
 def probe(data=True, state="active", version="3.5.16", conf=None, permit=False, ca=CA, unit=None, user=True,
-          stale=(), config=None, entries=None, ipv4=None, enabled=None):
+          stale=(), config=None, entries=None, ipv4=None, enabled=None, root=False):
     """A member as etcd_host_info reports it. By default: a running member with data."""
     conf = data if conf is None else conf
     unit = conf if unit is None else unit
@@ -45,6 +46,8 @@ def probe(data=True, state="active", version="3.5.16", conf=None, permit=False, 
         PATHS["conf_file"]: {"exists": conf},
         PATHS["permit"]: {"exists": permit},
         PATHS["ca_file"]: {"exists": ca is not None, "sha256": ca} if ca else {"exists": False},
+        PATHS["root_cert"]: {"exists": root},
+        PATHS["root_key"]: {"exists": root},
     }
     return {
         "version": version, "data_initialized": data, "data_dir_exists": data or entries is not None,
@@ -489,6 +492,20 @@ def test_a_dead_member_is_removed_by_peer_url_through_the_others():
     guarded = make(play=[host(3)], tags=["etcd_clean"], probes=probes, cluster=cluster,
                    host_params={host(3): {"etcd_safeguard": True}})
     assert refused(guarded, "etcd_safeguard is true for 10.0.0.13, which cannot be reached")
+
+
+def test_the_files_of_each_member_name_the_client_certificate_that_member_holds():
+    # Purging a dead member: its own flag cannot be known (no probe, no cert stage), and the settle step writes
+    # the profiles of the others, which hold the root certificate. Each host's root_client_files is its own.
+    probes = {host(1): probe(root=True), host(2): probe(root=True), host(3): UNREACHABLE}
+    cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = make(play=[host(3)], tags=["etcd_purge"], probes=probes, cluster=cluster)
+    assert plan["refusals"] == [] and plan["settle"]["others"] == [host(1), host(2)]
+    assert [plan["hosts"][h]["root_client_files"] for h in HOSTS[:3]] == [True, True, False]
+    assert plan["root_client"], "every member with data holds the root certificate"
+    # A member deployed by an older release, without it: its files keep naming the member certificate.
+    older = make(play=[host(3)], tags=["etcd_purge"], probes=dict(probes, **{host(2): probe()}), cluster=cluster)
+    assert [older["hosts"][h]["root_client_files"] for h in HOSTS[:2]] == [True, False] and not older["root_client"]
 
 
 def test_a_dead_member_with_a_dns_name_is_removed_by_name():
