@@ -326,9 +326,25 @@ def make_ca(common_name, days):
     return key, cert
 
 
-def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=False):
+def subject_of(common_name, unit):
+    """A certificate's subject: CN=common_name, or, for an empty common_name, O=dcs.etcd, OU=unit and no CN
+    (for clients of etcd's HTTP gateway, which refuses a CN while RBAC is on)."""
+    if common_name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dcs.etcd"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)])
+
+
+def common_name_of(cert):
+    """A certificate's CN, or "" when it has none."""
+    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return values[0].value if values else ""
+
+
+def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=False, unit="client"):
     """A member certificate (serverAuth and clientAuth, with SANs), or with client_only a client certificate
-    (clientAuth only, such as the one Prometheus scrapes the members with)."""
+    (clientAuth only, such as the one Prometheus scrapes the members with). An empty common_name gives a
+    subject without CN (subject_of)."""
     general = []
     for san in sans:
         kind, value = san.split(":", 1)
@@ -340,7 +356,7 @@ def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=
         usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .subject_name(subject_of(common_name, unit))
         .issuer_name(ca_cert.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
@@ -386,7 +402,7 @@ def member_cert_problem(cert, key, ca_cert, sans, renew_days=0, common_name=None
         return "certificate was signed by another CA"
     if cert_sans(cert) != set(sans):
         return "SANs changed"
-    if common_name is not None and cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value != common_name:
+    if common_name is not None and common_name_of(cert) != common_name:
         return "common name changed"
     left = days_left(cert, now)
     if left < renew_days:
@@ -402,6 +418,8 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
     Returns a dict: changed, ca_created, key_created, cert_issued, reason."""
     if CRYPTOGRAPHY_IMPORT_ERROR is not None:
         raise PkiError("the cryptography Python library is needed on the controller: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
+    if not common_name and kind != "client":
+        raise PkiError("common_name is empty: only a client certificate (kind=client) may have no CN")
     sans = sorted(set(normalize_san(s) for s in sans))
     members = os.path.join(pki_dir, KIND_DIRS[kind])
     ca_key_path, ca_crt_path = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
@@ -471,7 +489,8 @@ def ensure(pki_dir, member, common_name, sans, ca_common_name, days, ca_days, ch
     if reason:
         result.update(changed=True, cert_issued=True, reason=reason)
         if not check_mode:
-            cert = make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=kind == "client")
+            cert = make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=kind == "client",
+                                    unit=member)
             _write(crt_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     if cert is not None and not (reason and check_mode):
         result.update(days_left=days_left(cert), serial="%x" % cert.serial_number)

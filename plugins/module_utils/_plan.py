@@ -791,7 +791,8 @@ class Planner(object):
             if name in seen:
                 self.refuse("etcd_client_certs: %s is listed twice." % name)
             seen.add(name)
-            cn = str(entry.get("cn") or name)
+            # An empty cn: no CN at all, for clients of etcd's HTTP gateway (Patroni) while RBAC is on.
+            cn = name if entry.get("cn") is None else str(entry["cn"])
             if cn == RBAC_ROOT or cn in member_names:
                 self.refuse("%s.cn=%s: that CN is %s; a consumer certificate must not carry it." % (
                     where, cn, "etcd's root user" if cn == RBAC_ROOT else "a member's"))

@@ -30,7 +30,10 @@ options:
     type: str
     required: true
   common_name:
-    description: Subject common name of the member certificate (the etcd member name).
+    description:
+      - Subject common name of the member certificate (the etcd member name), or of the client certificate.
+      - Empty (V(kind=client) only) for a subject without CN (C(O=dcs.etcd, OU=<member>)), for clients of etcd's
+        HTTP gateway such as Patroni, which etcd refuses with a CN while RBAC is on.
     type: str
     required: true
   sans:

@@ -155,6 +155,22 @@ def test_a_client_certificate_with_another_common_name_is_issued_again(tmp_path)
     assert again["cert_issued"] and again["reason"] == "common name changed"
 
 
+def test_a_client_certificate_without_common_name(tmp_path):
+    # For etcd's HTTP gateway (Patroni), which refuses a client certificate with a CN while RBAC is on.
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    ensure(str(tmp_path), "patroni", "patroni-a", [], "test CA", 30, 90, kind="client")
+    moved = ensure(str(tmp_path), "patroni", "", [], "test CA", 30, 90, kind="client")
+    assert moved["cert_issued"] and moved["reason"] == "common name changed"
+    cert = load(tmp_path / "clients" / "patroni.crt")
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME) == []
+    assert cert.subject.rfc4514_string() == "OU=patroni,O=dcs.etcd"
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert not ensure(str(tmp_path), "patroni", "", [], "test CA", 30, 90, kind="client")["changed"]
+    # A member certificate always names its member.
+    with pytest.raises(PkiError, match="only a client certificate"):
+        ensure(str(tmp_path), "10.0.0.11", "", list(SANS), "test CA", 30, 90)
+
+
 @pytest.mark.parametrize("days,expected", [(100, None), (50, "warn"), (10, "fail")])
 def test_the_ca_expiry_warns_then_fails(days, expected):
     problem = _pki.ca_expiry_problem(days, 90, 14)

@@ -196,6 +196,9 @@ def test_consumer_certificates_are_planned():
     assert plan["client_certs"][0]["cn"] == "patroni" and plan["client_certs"][0]["dir"] == "/etc/etcd-client/etcd"
     assert [i["host"] for i in plan["client_cert_installs"]] == ["10.0.0.11"]
     assert [c["dest"] for c in plan["client_cert_copies"]] == ["/srv/c/ca.crt", "/srv/c/patroni.crt", "/srv/c/patroni.key"]
+    # cn: "" is a certificate without CN (etcd's HTTP gateway refuses one with a CN while RBAC is on).
+    gateway = plan_with({"etcd_client_certs": [{"name": "patroni", "cn": "", "controller_dir": "/srv/c"}]})
+    assert gateway["refusals"] == [] and gateway["client_certs"][0]["cn"] == ""
 
 
 @pytest.mark.parametrize("params,expected", [
