@@ -25,7 +25,7 @@ def inventory(tmp_path, hosts, extra_groups=None):
     return path
 
 
-def run(tmp_path, hosts, extra=None, playbook="etcd.yml", extra_groups=None, tags=None, limit=None):
+def run(tmp_path, hosts, extra=None, playbook="etcd.yml", extra_groups=None, tags=None, limit=None, cwd=ROOT):
     inv = inventory(tmp_path, hosts, extra_groups)
     cmd = [str(ROOT / playbook) if playbook == "etcd.yml" else "ansible-playbook", "-i", str(inv)]
     if playbook != "etcd.yml":
@@ -37,7 +37,7 @@ def run(tmp_path, hosts, extra=None, playbook="etcd.yml", extra_groups=None, tag
     if limit:
         cmd += ["-l", limit]
     env = dict(os.environ, ANSIBLE_NOCOLOR="1")
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert "UNREACHABLE" not in out, "a host was contacted:\n" + out
@@ -153,3 +153,15 @@ def test_even_member_count_is_only_a_warning(tmp_path):
     assert "has 2 members. An even count" in out
     # The checks passed: the run went on to contact the (unreachable, loopback) hosts.
     assert "UNREACHABLE" in out
+
+
+@pytest.mark.parametrize("how", ["./etcd.yml", "ansible-playbook path/to/etcd.yml"])
+def test_the_checkout_entry_point_runs_from_any_directory(tmp_path, how):
+    # The collection resolves through the playbook-adjacent collections/ link, whatever the working directory
+    # (ansible.cfg is read from the working directory only).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    playbook = "etcd.yml" if how == "./etcd.yml" else str(ROOT / "etcd.yml")
+    out = run(tmp_path, {"127.0.0.11": {"etcd_seq": 1}, "127.0.0.12": {"etcd_seq": 1}}, playbook=playbook,
+              cwd=elsewhere)
+    assert "etcd_seq" in out and "couldn't resolve module/action" not in out and "was not found" not in out

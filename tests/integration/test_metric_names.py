@@ -15,7 +15,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / ".collections"))
+sys.path.insert(0, str(ROOT / "collections"))
 from ansible_collections.dcs.etcd.plugins.module_utils import _backup  # noqa: E402
 from test_modules import Member, bin_dir  # noqa: E402
 from test_prometheus_rules import render_rules  # noqa: E402
