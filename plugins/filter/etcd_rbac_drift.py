@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: etcd_rbac_drift
 short_description: The users and roles etcd holds that the inventory does not name
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Compares the users and roles of a M(dcs.etcd.etcd_auth) result with those the etcd role's plan manages
     (present or absent in C(etcd_users) and C(etcd_roles)). etcd's own root user and role are never drift.

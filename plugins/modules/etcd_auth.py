@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_auth
 short_description: Turn etcd's RBAC authentication on or off, with its root user
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - "Through C(etcdctl) on the managed host. Tells whether authentication is on in a way that works on etcd 3.4,
     which has no C(auth status): etcdctl logs in with a user that cannot exist, and etcd answers that

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_backup
 short_description: Take a verified backup of an etcd cluster, with its sidecar and the retention
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Saves a snapshot of the cluster from one member (C(etcdctl snapshot save), which checks the snapshot's
     SHA-256 as it receives it) into C(DIR/.incoming), reads it back (C(etcdutl snapshot status) from etcd 3.5

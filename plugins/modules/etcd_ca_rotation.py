@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_ca_rotation
 short_description: Move a cluster CA rotation to its next phase, on the controller
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Runs on the controller only (action plugin), in O(pki_dir), the directory M(dcs.etcd.etcd_pki) keeps.
   - "A rotation goes through phases, recorded in C(ca-rotation.json): V(begin) makes a new CA (C(ca-next.crt),

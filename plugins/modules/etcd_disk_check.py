@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_disk_check
 short_description: Measure fdatasync latency on the file system that will hold etcd's data
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Writes a pattern that resembles etcd's write-ahead log (small sequential writes, each followed by
     C(fdatasync)) in a temporary directory on the file system of O(path) (its nearest existing parent), and

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_maintenance
 short_description: Compact an etcd cluster, defragment one member, disarm the NOSPACE alarm, prove a write
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - One maintenance step per call, through C(etcdctl -w json) on the managed host. The role decides what to run
     and in which order (one member at a time, the leader last); the module does the step and reports it.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_restore
 short_description: Restore an etcd member's data directory from a snapshot, or set it aside
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Works on a stopped member's data directory on the managed host. The role calls it on every member with the
     same snapshot file; it decides nothing about the cluster.

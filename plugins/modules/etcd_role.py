@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_role
 short_description: Manage an etcd RBAC role and its key permissions
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Creates, updates or deletes one etcd role through C(etcdctl -w json) on the managed host.
   - The role holds exactly the permissions of O(permissions) once O(prune=true). Without O(prune), a permission

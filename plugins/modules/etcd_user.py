@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: etcd_user
 short_description: Manage an etcd RBAC user, its password and its roles
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Creates, updates or deletes one etcd user through C(etcdctl) on the managed host. The password goes to
     etcdctl on its standard input, never on a command line.
