@@ -8,8 +8,12 @@ TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
 SCENARIOS := single three five scale rolling upgrade monitor backup maintain security
+# The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements.txt).
+CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements.txt)
+MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
+OLDEST := $(firstword $(MATRIX))
 
-.PHONY: bootstrap images archive sandbox sandbox-down lint sanity units integration molecule test bench clean
+.PHONY: bootstrap images archive sandbox sandbox-down lint sanity units matrix integration molecule molecule-oldest test bench clean
 
 bootstrap:
 	scripts/bootstrap
@@ -21,8 +25,10 @@ images: bootstrap
 archive: images
 	set -e; for s in distro bookworm trixie; do $(TESTBED) archive $$s; done
 
-# A local 3-member cluster (Debian 13 containers, Debian's etcd package), deployed by ./etcd.yml.
-sandbox: images
+# A local 3-member cluster (Debian 13 containers, Debian's etcd package), deployed by ./etcd.yml. It needs
+# only the Debian 13 image: no archive, no Debian 12 image, no ansible-test environment.
+sandbox: bootstrap
+	$(TESTBED) image trixie
 	$(TESTBED) up sandbox 3 --image trixie --subnet-id 50 --inventory $(SANDBOX_INV)
 	./etcd.yml -i $(SANDBOX_INV)
 	@echo; echo "Cluster status, from member 1 (ssh root@10.89.50.11, then: etcdctl endpoint status --cluster -w table):"
@@ -40,16 +46,22 @@ lint: bootstrap
 # as the built collection holds it (without the checkout-only ./etcd.yml entry point, see galaxy.yml).
 $(COLLECTION_COPY): FORCE
 	rm -rf $(COLLECTION_COPY) && mkdir -p $(COLLECTION_COPY)
-	git ls-files -co --exclude-standard | grep -v -e '^\.collections/' -e '^etcd\.yml$$' | tar -cf - -T - | tar -xf - -C $(COLLECTION_COPY)
+	git ls-files -co --exclude-standard | grep -v -e '^collections/' -e '^etcd\.yml$$' | tar -cf - -T - | tar -xf - -C $(COLLECTION_COPY)
 	cd $(COLLECTION_COPY) && git init -q && git add -A
 FORCE:
 
-ANSIBLE_TEST := PATH=$(CURDIR)/.cache/venv-ansible-test/bin:$$PATH ansible-test
+ANSIBLE_TEST = bin=$$(scripts/core-env $(1) test) && cd $(COLLECTION_COPY) && PATH=$$bin:$$PATH ansible-test
 sanity: bootstrap $(COLLECTION_COPY)
-	cd $(COLLECTION_COPY) && $(ANSIBLE_TEST) sanity --local --requirements --python 3.11 --color no
+	$(call ANSIBLE_TEST,$(CORE)) sanity --local --requirements --python 3.11 --color no
 
 units: bootstrap $(COLLECTION_COPY)
-	cd $(COLLECTION_COPY) && $(ANSIBLE_TEST) units --local --requirements --python 3.11 --color no
+	$(call ANSIBLE_TEST,$(CORE)) units --local --requirements --python 3.11 --color no
+
+# Sanity and unit tests on the other supported ansible-core releases (tests/matrix.yml).
+matrix: bootstrap $(COLLECTION_COPY)
+	set -e; for v in $(filter-out $(CORE),$(MATRIX)); do echo "=== ansible-core $$v"; \
+	  ( $(call ANSIBLE_TEST,$$v) sanity --local --requirements --python 3.11 --color no ); \
+	  ( $(call ANSIBLE_TEST,$$v) units --local --requirements --python 3.11 --color no ); done
 
 # Checks that need no test-bed host: bad input is refused before any host is contacted, and the modules
 # against real etcd processes on loopback (etcd 3.5.1 and Debian 12's 3.4.23, fetched in its image).
@@ -59,7 +71,11 @@ integration: images
 molecule: images archive
 	set -e; for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; molecule test -s $$s; done
 
-test: lint sanity units integration molecule
+# The three scenario with the oldest supported ansible-core on the controller.
+molecule-oldest: images archive
+	bin=$$(scripts/core-env $(OLDEST) molecule) && PATH=$$bin:$$PATH molecule test -s three
+
+test: lint sanity units matrix integration molecule molecule-oldest
 
 bench: images archive
 	python tests/bench.py

@@ -26,3 +26,23 @@ def test_defaults_match_argument_specs(role):
 def test_every_role_has_argument_specs():
     for role in ROLES.iterdir():
         assert (role / "meta/argument_specs.yml").exists(), f"{role.name} has no meta/argument_specs.yml"
+
+
+def test_the_parameter_reference_matches_the_argument_spec():
+    """docs/parameters.md has one row per parameter of the role's spec, none that the spec lacks, and shows each
+    default as the spec has it (in backticks; prose only for a required parameter or a non-empty list)."""
+    import re
+
+    doc = (ROLES.parent / "docs/parameters.md").read_text()
+    rows = re.findall(r"^\| `(etcd_\w+)` \| ([^|]*)\|", doc, re.M)
+    names = [name for name, _ in rows]
+    options = yaml.safe_load((ROLES / "etcd/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert sorted(set(names)) == sorted(options), "parameters.md and the argument spec name different parameters"
+    assert len(names) == len(set(names)), "a parameter has two rows in parameters.md"
+    for name, shown in rows:
+        shown, option = shown.strip(), options[name]
+        literal = re.fullmatch(r"`([^`]*)`", shown)
+        if literal:
+            assert yaml.safe_load(literal.group(1)) == option["default"], "%s: parameters.md shows %s" % (name, shown)
+        else:
+            assert option.get("required") or (isinstance(option.get("default"), list) and option["default"]), name
