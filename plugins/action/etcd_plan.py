@@ -23,6 +23,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
     make_plan,
     peers_answering,
     run_problems,
+    sibling_groups,
 )
 
 
@@ -156,6 +157,9 @@ class ActionModule(ActionBase):
             host_params[host] = values
             host_facts[host] = dict(inventory_dir=plain(own.get("inventory_dir")),
                                     ansible_host=plain(own["ansible_host"]) if "ansible_host" in own else None)
+        # The hosts with an etcd_seq among the groups that may be another cluster's (a host in two clusters).
+        seq_hosts = sorted(set(h for hosts in sibling_groups(groups, cluster).values() for h in hosts
+                               if h in hostvars and "etcd_seq" in hostvars[h]))
         probe_var, others_var = args["probe_var"], args["others_probe_var"]
         if probe_var in task_vars or any(probe_var in hostvars[h] for h in play_hosts):
             probes = {}
@@ -181,5 +185,5 @@ class ActionModule(ActionBase):
             params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
             check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,
             host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["rebuilt"],
-            recovered=args["recovered"], peers=peers, compacted=args["compacted"],
+            recovered=args["recovered"], peers=peers, compacted=args["compacted"], seq_hosts=seq_hosts,
         )

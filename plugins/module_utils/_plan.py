@@ -472,6 +472,19 @@ def controller_paths(inputs):
                 if planner.operation == "restore" else None)
 
 
+def sibling_groups(groups, cluster):
+    """The inventory groups that share a host with the cluster's group without being its parent or its part:
+    each may be another cluster's group (the plan decides, from which of their hosts have an etcd_seq)."""
+    own = set(groups.get(cluster) or []) if isinstance(cluster, str) else set()
+    found = {}
+    for name, hosts in sorted(groups.items()):
+        hosts = set(hosts or [])
+        if name in ("all", "ungrouped", cluster) or not (hosts & own) or hosts >= own or hosts <= own:
+            continue
+        found[name] = sorted(hosts)
+    return found
+
+
 def make_plan(inputs, controller):
     return Planner(inputs, controller).plan()
 
@@ -604,6 +617,15 @@ class Planner(object):
             if other != self.cluster:
                 self.refuse("%s is in the inventory group %s but has etcd_cluster=%s: a host belongs to one cluster."
                             % (host, self.cluster, other))
+        # Another cluster's group (every host of it has an etcd_seq) that shares hosts with this one. With
+        # -e etcd_cluster=NAME every host reads the same etcd_cluster, so the groups tell.
+        with_seq = set(self.inputs.get("seq_hosts") or [])
+        for group, hosts in sibling_groups(self.groups, self.cluster).items():
+            shared = [h for h in self.order if h in hosts]
+            if all(h in with_seq for h in hosts) and shared:
+                self.refuse("%s %s in the inventory groups of two clusters, %s and %s: a host belongs to one cluster "
+                            "(its member would be in both). Take it out of one group."
+                            % (names(shared), "is" if len(shared) == 1 else "are", self.cluster, group))
 
     def check_parameters(self):
         p = self.p

@@ -165,3 +165,15 @@ def test_the_checkout_entry_point_runs_from_any_directory(tmp_path, how):
     out = run(tmp_path, {"127.0.0.11": {"etcd_seq": 1}, "127.0.0.12": {"etcd_seq": 1}}, playbook=playbook,
               cwd=elsewhere)
     assert "etcd_seq" in out and "couldn't resolve module/action" not in out and "was not found" not in out
+
+
+@pytest.mark.parametrize("cluster,expected", [
+    (None, "127.0.0.13 is in the inventory group etcd but has etcd_cluster=meta: a host belongs to one cluster"),
+    ("meta", "127.0.0.13 is in the inventory groups of two clusters, meta and etcd: a host belongs to one cluster"),
+])
+def test_a_host_in_two_clusters_is_refused(tmp_path, cluster, expected):
+    # Two clusters in one inventory (inventory-examples/two-clusters.yml), 127.0.0.13 put in both groups.
+    meta = {"hosts": {"127.0.0.13": {}, "127.0.0.21": {"etcd_seq": 2}},
+            "vars": {"etcd_cluster": "meta", "etcd_port": 12379, "etcd_peer_port": 12380}}
+    out = run(tmp_path, THREE, extra_groups={"meta": meta}, extra={"etcd_cluster": cluster} if cluster else None)
+    assert expected in out, out

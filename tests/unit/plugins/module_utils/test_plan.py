@@ -138,6 +138,32 @@ def refused(plan, *texts):
 
 # === step 1: inventory and parameters (no host contacted) ===============================================
 
+
+def test_a_host_in_the_groups_of_two_clusters_is_refused():
+    # Two clusters side by side (etcd, meta); 10.0.0.13 was put in both groups, so its etcd_cluster is the other
+    # group's. Deploying either one is refused before any host is contacted, naming the host and both clusters.
+    plan = make(host_params={host(3): {"etcd_cluster": "meta"}})
+    assert refused(plan, "10.0.0.13 is in the inventory group etcd but has etcd_cluster=meta: a host belongs to one "
+                         "cluster"), plan["refusals"]
+    # With -e etcd_cluster=etcd every host reads the same etcd_cluster: the groups tell. 10.0.0.13 is also in
+    # meta, whose hosts all have an etcd_seq: another cluster.
+    inp = inputs()
+    inp["groups"]["meta"] = [host(3), host(4)]
+    inp["seq_hosts"] = [host(3), host(4)]
+    plan = _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})
+    assert refused(plan, "10.0.0.13 is in the inventory groups of two clusters, etcd and meta"), plan["refusals"]
+    # A group of hosts without etcd_seq (Patroni's, Prometheus') that shares a member is no cluster; nor is a
+    # parent group of both clusters, or a part of this one.
+    inp["seq_hosts"] = [host(3)]
+    inp["groups"].update(dcs=HOSTS[:5], etcd_dc1=HOSTS[:2])
+    assert _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
+    assert _plan.sibling_groups(inp["groups"], "etcd") == {"meta": [host(3), host(4)]}
+    # The two clusters side by side, each host in one group: no refusal.
+    inp["groups"]["meta"] = [host(4), host(5)]
+    inp["seq_hosts"] = []
+    assert _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
+
+
 @pytest.mark.parametrize("params,host_params,expected", [
     ({"etcd_init": "fresh"}, None, "etcd_init=fresh: must be new or existing"),
     ({"etcd_port": 70000}, None, "etcd_port=70000: must be a port number"),
