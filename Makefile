@@ -8,15 +8,15 @@ TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
 SCENARIOS := single three five scale rolling upgrade monitor backup maintain security
-# The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements.txt).
-CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements.txt)
+# The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements-sandbox.txt).
+CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
 MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
 OLDEST := $(firstword $(MATRIX))
 
-.PHONY: bootstrap images archive sandbox sandbox-down lint sanity units matrix integration molecule molecule-oldest test bench clean
+.PHONY: bootstrap images archive sandbox sandbox-down lint sanity units matrix docs integration molecule molecule-oldest test bench clean
 
 bootstrap:
-	scripts/bootstrap
+	scripts/bootstrap test
 
 images: bootstrap
 	$(TESTBED) image bookworm
@@ -27,7 +27,8 @@ archive: images
 
 # A local 3-member cluster (Debian 13 containers, Debian's etcd package), deployed by ./etcd.yml. It needs
 # only the Debian 13 image: no archive, no Debian 12 image, no ansible-test environment.
-sandbox: bootstrap
+sandbox:
+	scripts/bootstrap sandbox
 	$(TESTBED) image trixie
 	$(TESTBED) up sandbox 3 --image trixie --subnet-id 50 --inventory $(SANDBOX_INV)
 	./etcd.yml -i $(SANDBOX_INV)
@@ -63,6 +64,10 @@ matrix: bootstrap $(COLLECTION_COPY)
 	  ( $(call ANSIBLE_TEST,$$v) sanity --local --requirements --python 3.11 --color no ); \
 	  ( $(call ANSIBLE_TEST,$$v) units --local --requirements --python 3.11 --color no ); done
 
+# The docs site (antsibull-docs and Sphinx, warnings are errors): .cache/docs/build/build/html/index.html.
+docs: bootstrap
+	python scripts/docs-site
+
 # Checks that need no test-bed host: bad input is refused before any host is contacted, and the modules
 # against real etcd processes on loopback (etcd 3.5.1 and Debian 12's 3.4.23, fetched in its image).
 integration: images
@@ -75,7 +80,7 @@ molecule: images archive
 molecule-oldest: images archive
 	bin=$$(scripts/core-env $(OLDEST) molecule) && PATH=$$bin:$$PATH molecule test -s three
 
-test: lint sanity units matrix integration molecule molecule-oldest
+test: lint sanity units matrix docs integration molecule molecule-oldest
 
 bench: images archive
 	python tests/bench.py
