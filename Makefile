@@ -7,7 +7,7 @@ export ANSIBLE_FORCE_COLOR := 0
 TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
-SCENARIOS := single three five scale rolling upgrade monitor backup maintain security
+SCENARIOS := single three five scale rolling upgrade monitor backup maintain security clusters
 # The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements-sandbox.txt).
 CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
 MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
