@@ -7,7 +7,9 @@ export ANSIBLE_FORCE_COLOR := 0
 TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
-SCENARIOS := single three five scale rolling upgrade monitor backup maintain security clusters
+# The scenarios on the suite's own ansible-core, and the one on the oldest supported (make molecule-oldest).
+SCENARIOS := single five scale rolling upgrade monitor backup maintain security clusters
+OLDEST_SCENARIOS := three
 # The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements-sandbox.txt).
 CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
 MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
@@ -74,11 +76,14 @@ integration: images
 	python -m pytest -q tests/integration
 
 molecule: images archive
-	set -e; for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; molecule test -s $$s; done
+	set -e; for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; start=$$(date +%s); molecule test -s $$s; \
+	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
 
-# The three scenario with the oldest supported ansible-core on the controller.
+# The three scenario with the oldest supported ansible-core on the controller (the others run on the newest).
 molecule-oldest: images archive
-	bin=$$(scripts/core-env $(OLDEST) molecule) && PATH=$$bin:$$PATH molecule test -s three
+	set -e; bin=$$(scripts/core-env $(OLDEST) molecule); for s in $(OLDEST_SCENARIOS); do \
+	  echo "=== molecule scenario $$s on ansible-core $(OLDEST)"; start=$$(date +%s); PATH=$$bin:$$PATH molecule test -s $$s; \
+	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
 
 test: lint sanity units matrix docs integration molecule molecule-oldest
 
@@ -86,5 +91,5 @@ bench: images archive
 	python tests/bench.py
 
 clean: sandbox-down
-	for s in $(SCENARIOS); do $(TESTBED) down $$s; done
+	for s in $(SCENARIOS) $(OLDEST_SCENARIOS); do $(TESTBED) down $$s; done
 	rm -rf .cache/collection
