@@ -68,7 +68,7 @@ matrix: bootstrap $(COLLECTION_COPY)
 
 # The docs site (antsibull-docs and Sphinx, warnings are errors): .cache/docs/build/build/html/index.html.
 docs: bootstrap
-	python scripts/docs-site
+	python scripts/docs_site.py
 
 # Checks that need no test-bed host: bad input is refused before any host is contacted, and the modules
 # against real etcd processes on loopback (etcd 3.5.1 and Debian 12's 3.4.23, fetched in its image).

@@ -8,7 +8,9 @@ The rules are pure functions, used by the etcd_backup and etcd_snapshot modules,
 the scheduled backup on the members (`etcd-backup`, run by the etcd-backup.timer unit), which imports this
 file and _etcdctl.py as installed on the member: they need nothing but the Python standard library there."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import fcntl
 import hashlib

@@ -4,7 +4,9 @@
 """PRIVATE to the dcs.etcd collection: run etcdctl with the shared connection options and parse its
 JSON output. etcd IDs exceed 2**53; Python's json keeps them exact as ints."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import binascii
 import json

@@ -6,7 +6,9 @@ etcd_files, etcd_binaries and etcd_host_info modules (on the member) and the etc
 file_sha256 lookup (on the controller), so that the controller decides exactly as the module would
 whether a write is needed."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import grp
 import hashlib

@@ -4,7 +4,9 @@
 """PRIVATE to the dcs.etcd collection: the rules of maintenance (compaction, defragmentation, the NOSPACE
 alarm) and of the disk check before a deploy. Pure functions, used by the run's plan and by the modules."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import json
 import math

@@ -5,7 +5,9 @@
 and the run's plan (on the controller) apply, so that each rule exists once. Pure functions over member
 views (see _etcdctl.member_view, and the `members` of etcd_cluster_info)."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 
 def quorum(voters):

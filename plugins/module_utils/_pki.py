@@ -6,7 +6,9 @@
 
 ECDSA P-256 keys: as strong as RSA-3072 for TLS and about thirty times cheaper to generate."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import datetime
 import fcntl

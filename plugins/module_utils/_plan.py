@@ -15,7 +15,9 @@ Each refusal names the variable and the host, and no refusal comes after a chang
 names and URLs, the initial cluster, quorum arithmetic, the leader's successor, the version guard, the
 removal and join guards, what restarts and in which order, and what a healthy result must look like."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import ipaddress
 import json

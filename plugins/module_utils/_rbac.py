@@ -5,7 +5,9 @@
 etcd_roles ask for, checked before any host is touched; what a role's permissions and a user's roles must
 become (grants, revocations, drift); how etcdctl's JSON answers read. Pure functions: no etcdctl call here."""
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 import base64
 import re

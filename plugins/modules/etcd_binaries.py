@@ -3,7 +3,9 @@
 # Copyright: dcs.etcd contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---

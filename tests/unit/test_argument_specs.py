@@ -35,7 +35,7 @@ def test_the_parameter_reference_matches_the_argument_spec():
 
     doc = (ROLES.parent / "docs/parameters.md").read_text()
     rows = re.findall(r"^\| `(etcd_\w+)` \| ([^|]*)\|", doc, re.M)
-    names = [name for name, _ in rows]
+    names = [row[0] for row in rows]
     options = yaml.safe_load((ROLES / "etcd/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
     assert sorted(set(names)) == sorted(options), "parameters.md and the argument spec name different parameters"
     assert len(names) == len(set(names)), "a parameter has two rows in parameters.md"

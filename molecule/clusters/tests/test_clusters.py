@@ -62,7 +62,7 @@ def etcd_state():
     files = ssh(ETCD, "sha256sum /etc/etcd/* /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh "
                       "2>/dev/null | sort")
     with client("etcd", ETCD, 2379) as c:
-        value, _ = c.get("/clusters/etcd")
+        value = c.get("/clusters/etcd")[0]
     return dict(status(ETCD), pid=pids([ETCD])[ETCD], files=files, key=value)
 
 

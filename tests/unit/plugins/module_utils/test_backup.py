@@ -1,6 +1,9 @@
 """The backup rules (module_utils/_backup.py): verification on `snapshot status -w json` recorded from real
 etcd 3.4.23 (etcdctl), 3.5.1 and 3.5.16 (etcdutl), the sidecar check, which member takes the scheduled backup,
 the retention, what a restore may do on which version, the check of a restored cluster, the textfile."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import os
 import pathlib

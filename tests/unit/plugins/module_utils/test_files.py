@@ -1,4 +1,7 @@
 """How member files are compared, on real files in a temporary directory."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import getpass
 import grp
 import os

@@ -1,5 +1,8 @@
 """The rules of maintenance (module_utils/_maintenance.py): which member is defragmented and in which order,
 the compaction revision, the quota a NOSPACE recovery needs, and the disk check's figures."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import pytest
 
 from ansible_collections.dcs.etcd.plugins.module_utils import _maintenance as m

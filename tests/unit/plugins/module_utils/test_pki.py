@@ -1,4 +1,7 @@
 """The controller PKI, with real keys and certificates in a temporary directory."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import os
 
 import pytest

@@ -4,6 +4,9 @@ Each test builds what the etcd_plan action would gather - the role's real defaul
 hosts and tags, what etcd_host_info found on each member, and the cluster as etcd_cluster_info reports it -
 and checks the plan's decisions and refusals. The probe and read shapes are those of the modules (their
 own unit tests check them against output recorded from real etcd 3.4.23, 3.5.1 and 3.5.16)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import copy
 import pathlib
 

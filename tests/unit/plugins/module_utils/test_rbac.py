@@ -1,5 +1,8 @@
 """RBAC rules (module_utils/_rbac.py) on etcdctl answers recorded from real etcd 3.4.23 and 3.5.16
 (tests/unit/fixtures/record_etcdctl_auth.py), and the plan's checks and auth stage (module_utils/_plan.py)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import pathlib
 

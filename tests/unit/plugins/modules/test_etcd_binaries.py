@@ -1,4 +1,7 @@
 """etcd_binaries on a real release-layout archive in a temporary directory."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import io
 import os
 import tarfile

@@ -1,6 +1,9 @@
 """etcd_cluster_info on etcdctl output recorded from real etcd 3.4.23 (Debian 12 package) and 3.5.1
 (upstream build) 3-member clusters, healthy and with one member stopped
 (tests/unit/fixtures/record_etcdctl.py)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import pathlib
 

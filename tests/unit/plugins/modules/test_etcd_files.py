@@ -1,4 +1,7 @@
 """etcd_files on real files in a temporary directory: changed, check mode, diff, idempotence."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import getpass
 import os
 

@@ -1,4 +1,7 @@
 """Parsing in etcd_host_info; the inputs are what etcd and Linux print."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
     default_interface,
     first_ipv4,

@@ -1,5 +1,8 @@
 """etcd_leader and the shared leadership helpers on etcdctl output recorded from real etcd 3.4.23, 3.5.1 and
 3.5.16 (tests/unit/fixtures/record_etcdctl_members.py): two voters, before and after `move-leader`."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import pathlib
 

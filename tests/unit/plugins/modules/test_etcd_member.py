@@ -2,6 +2,9 @@
 build) and 3.5.16 (Debian 13 package): a learner added, started, promoted, then removed after a leader move
 (tests/unit/fixtures/record_etcdctl_members.py). The module's runs against a live cluster are in
 tests/integration/test_modules.py."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import pathlib
 

@@ -1,5 +1,8 @@
 """etcd_auth, etcd_role and etcd_user on etcdctl answers recorded from real etcd 3.4.23 and 3.5.16
 (tests/unit/fixtures/record_etcdctl_auth.py): what each call sends, and that passwords go to stdin only."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 import json
 import pathlib
 

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Build the collection's docs site with antsibull-docs: module, plugin and role references from their own
 documentation, and the guides of docs/*.md as extra docs (converted to RST with pandoc).
 
-Usage: scripts/docs-site   (from make docs; writes .cache/docs/build/html/index.html)
+Usage: python scripts/docs_site.py   (make docs; writes .cache/docs/build/build/html/index.html)
 
 Works on a copy of the checkout under .cache/docs/collections/ansible_collections/dcs/etcd, so nothing is
 written into the checkout. Fails on a lint error of the collection's docs and on a Sphinx warning."""
@@ -19,6 +18,10 @@ COLLECTIONS = WORK / "collections"
 COPY = COLLECTIONS / "ansible_collections" / "dcs" / "etcd"
 BUILD = WORK / "build"
 LABEL = "ansible_collections.dcs.etcd.docsite.%s"
+# CommonMark with pipe tables and raw RST, as GitHub renders the guides: no generated header labels (antsibull
+# wants its own prefix on every label), no smart quotes, no sub/superscript, math or emoji.
+MARKDOWN = "-".join(["commonmark_x", "gfm_auto_identifiers", "smart", "subscript", "superscript", "fancy_lists", "emoji",
+                     "tex_math_dollars", "raw_tex", "implicit_header_references", "yaml_metadata_block"])
 # The guides in reading order, then the references.
 GUIDES = ["deploy", "members", "upgrade", "monitoring", "backup", "maintenance", "security", "awx"]
 REFERENCE = ["parameters", "modules", "testing", "benchmark"]
@@ -53,7 +56,7 @@ def to_rst(name):
     # A relative link to another guide becomes a reference (raw RST, so that pandoc lays out tables around
     # it); one to a file outside the docs keeps its text.
     markdown = re.sub(r"\[([^\]]+)\]\((?!https?:)(?:\.\./)?([\w./-]+?)(?:\.md)?(?:#[^)]*)?\)", link, markdown)
-    rst = subprocess.run(["pandoc", "--from", "commonmark_x-gfm_auto_identifiers-smart-subscript-superscript-fancy_lists-emoji-tex_math_dollars-raw_tex-implicit_header_references-yaml_metadata_block", "--to", "rst", "--wrap", "none"],
+    rst = subprocess.run(["pandoc", "--from", MARKDOWN, "--to", "rst", "--wrap", "none"],
                          input=markdown, check=True, capture_output=True, text=True).stdout
     return ".. _%s:\n\n%s" % (LABEL % name, rst)
 
@@ -63,7 +66,7 @@ def extra_docs():
     rst_dir.mkdir(parents=True, exist_ok=True)
     missing = sorted(p.stem for p in (ROOT / "docs").glob("*.md") if p.stem not in GUIDES + REFERENCE)
     if missing:
-        sys.exit("scripts/docs-site: docs/%s.md is in no section of the site" % ", ".join(missing))
+        sys.exit("scripts/docs_site.py: docs/%s.md is in no section of the site" % ", ".join(missing))
     for name in GUIDES + REFERENCE:
         (rst_dir / (name + ".rst")).write_text(to_rst(name))
     index = ["---", "sections:", "  - title: Guides", "    toctree:"] + ["      - " + n for n in GUIDES]
@@ -79,8 +82,8 @@ ANSIBLE_LABELS = {
     "action_plugins": ("plugins/action.html#action-plugins", "Action plugins"),
     "ansible_configuration_settings": ("reference_appendices/config.html#ansible-configuration-settings",
                                        "Ansible Configuration Settings"),
-    "ansible_collections.ansible.builtin.wait_for_module": ("collections/ansible/builtin/wait_for_module.html",
-                                                           "ansible.builtin.wait_for"),
+    "ansible_collections.ansible.builtin.wait_for_module": (
+        "collections/ansible/builtin/wait_for_module.html", "ansible.builtin.wait_for"),
 }
 
 
@@ -118,9 +121,9 @@ def main():
     pages += [html / "collections/dcs/etcd/docsite" / (n + ".html") for n in GUIDES + REFERENCE]
     absent = [str(p.relative_to(html)) for p in pages if not p.is_file()]
     if absent:
-        sys.exit("scripts/docs-site: the site lacks " + ", ".join(absent))
-    print("docs site: %s (%d modules, the role, %d guides)" % (html / "index.html", len(modules),
-                                                               len(GUIDES + REFERENCE)))
+        sys.exit("scripts/docs_site.py: the site lacks " + ", ".join(absent))
+    guides = len(GUIDES + REFERENCE)
+    print("docs site: %s (%d modules, the role, %d guides)" % (html / "index.html", len(modules), guides))
 
 
 if __name__ == "__main__":
