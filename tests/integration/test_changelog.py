@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def test_release_notes(tmp_path):
     version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
     copy = tmp_path / "ansible_collections" / "dcs" / "etcd"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", ".collections", ".ansible"))
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "collections", ".ansible"))
     subprocess.run(["antsibull-changelog", "lint"], check=True, cwd=copy)
     subprocess.run(["antsibull-changelog", "release", "--version", version, "--date", "2026-12-03"], check=True, cwd=copy)
     notes = (copy / "CHANGELOG.rst").read_text()
