@@ -81,6 +81,8 @@ notes:
   - C(etcdctl member promote -w json) promotes the learner and then crashes in etcdctl's JSON printer
     (3.4 and 3.5); the module uses etcdctl's plain output for that command and checks the result in the
     member list.
+  - A membership change the cluster did not apply in time (C(request timed out)) or lost to a leader change is
+    retried until O(timeout); the retry finds it applied (the member exists, is a voter, is gone) or makes it.
 author:
   - dcs.etcd maintainers (@dcs-etcd)
 """
@@ -180,6 +182,10 @@ NOT_FOUND = "member not found"
 # The member that served the request stopped (it applied its own removal, or was removed just before).
 SERVER_STOPPED = "server stopped"
 ALREADY_EXISTS = "already exist"
+# A proposal the leader did not apply in time (slow disks, a busy host) or lost to a leader change: it may or
+# may not have been applied. Retried; the retry then finds the change done (already exists, not a learner any
+# more, not found) or makes it.
+TRANSIENT = ["request timed out", "leader changed"]
 
 
 def find_member(members, name, peer_urls):
@@ -234,14 +240,14 @@ class Membership(object):
 
     def add(self, name, peer_urls, learner, endpoints):
         args = ["member", "add", name, "--peer-urls=" + ",".join(peer_urls)] + (["--learner"] if learner else [])
-        rc, out, err = self.retry(args, [UNHEALTHY], endpoints)
+        rc, out, err = self.retry(args, [UNHEALTHY] + TRANSIENT, endpoints)
         if rc != 0 and ALREADY_EXISTS not in err:
             raise EtcdctlError(args, rc, out, err)
 
     def promote(self, member, endpoints):
         args = ["member", "promote", member["id"]]
         # Plain output: `-w json` crashes etcdctl after the promotion (3.4 and 3.5).
-        rc, out, err = self.retry(args, [NOT_IN_SYNC, UNHEALTHY], endpoints, json_output=False)
+        rc, out, err = self.retry(args, [NOT_IN_SYNC, UNHEALTHY] + TRANSIENT, endpoints, json_output=False)
         if rc == 0:
             return
         if NOT_LEARNER in err and NOT_IN_SYNC not in err:
@@ -276,7 +282,7 @@ class Membership(object):
         Returns the endpoints it used."""
         args = ["member", "remove", member["id"]]
         endpoints = removal_endpoints(members, member) or self.ctl.endpoints
-        rc, out, err = self.retry(args, [UNHEALTHY, SERVER_STOPPED], endpoints)
+        rc, out, err = self.retry(args, [UNHEALTHY, SERVER_STOPPED] + TRANSIENT, endpoints)
         if rc != 0 and NOT_FOUND not in err:
             raise EtcdctlError(args, rc, out, err)
         return endpoints

@@ -131,3 +131,33 @@ def test_a_member_stopping_while_it_answers_is_retried(version, monkeypatch):
     with pytest.raises(etcd_member.EtcdctlError):
         etcd_member.Membership(module).remove(leaving, listed)
     assert len(module.calls) == 1
+
+
+# etcdctl's stderr when the leader did not apply a promotion within the request timeout (etcd 3.5.16 in the
+# security scenario, CI on 2026-12-03, auth on, two voters on a loaded 2-core host).
+TIMED_OUT = ('{"level":"warn","ts":"2026-12-03T15:05:04.385336Z","logger":"etcd-client","caller":'
+             '"v3/retry_interceptor.go:63","msg":"retrying of unary invoker failed","target":'
+             '"etcd-endpoints://0xc0002452c0/10.89.83.12:2379","attempt":0,"error":"rpc error: code = '
+             'Unavailable desc = etcdserver: request timed out"}\nError: etcdserver: request timed out\n')
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_promotion_that_timed_out_is_retried_and_found_done(version, monkeypatch):
+    monkeypatch.setattr(etcd_member.time, "sleep", lambda seconds: None)
+    learner = etcd_member.find_member(members(version, "member-list-started-learner"), "etcd-2", None)
+    # The first request timed out but was applied: the retry is refused as "not a learner", and the member
+    # list shows a voter.
+    module = FakeModule([(1, "", TIMED_OUT),
+                         (1, "", recorded(version, "member-promote-voter")["stderr"]),
+                         (0, recorded(version, "member-list-two-voters")["stdout"], "")])
+    etcd_member.Membership(module).promote(learner, ["https://h1:2379"])
+    assert all(argv[-3:] == ["member", "promote", learner["id"]] for argv in module.calls[:2])
+    # The first request timed out and was not applied: the retry promotes.
+    module = FakeModule([(1, "", TIMED_OUT), (0, recorded(version, "member-promote")["stdout"], "")])
+    etcd_member.Membership(module).promote(learner, ["https://h1:2379"])
+    assert len(module.calls) == 2
+    # A timeout that lasts past the module's timeout is an error naming etcd's answer.
+    module = FakeModule([(1, "", TIMED_OUT)])
+    module.params["timeout"] = 0
+    with pytest.raises(etcd_member.EtcdctlError, match="request timed out"):
+        etcd_member.Membership(module).promote(learner, ["https://h1:2379"])
