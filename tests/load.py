@@ -5,7 +5,8 @@ A writer thread puts /load/<run>/<seq> = <seq> through one member at a time (the
 TLS). When a put fails, it records the error, moves to the next member and retries the same key until it
 is acknowledged, so a member restart costs time, not keys. It records every acknowledged key, every error,
 and every gap between two acknowledged writes longer than three write intervals (the longest is the write
-stall a client such as Patroni sees).
+stall a client such as Patroni sees). With RBAC, a token that a change of users or roles outdated is
+renewed once by logging in again, as etcd's Go client and Patroni do; that is counted apart, not as an error.
 
     with LoadWriter(members, pki, rate=20) as load:
         ...  # run the operation
@@ -21,6 +22,10 @@ import uuid
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 import etcd3  # noqa: E402
+
+# etcd's answers to a token issued before the last change of users, roles or permissions (the auth store's
+# revision), or expired: a client logs in again and repeats the request.
+AUTH_EXPIRED = ("revision of auth store is old", "invalid auth token")
 
 
 def client(address, pki, cert_stem, port=2379, timeout=2, login=None, ca_file=None):
@@ -42,6 +47,7 @@ class LoadWriter(object):
         self.prefix = prefix or "/load/%s/" % uuid.uuid4().hex[:8]
         self.acknowledged = []
         self.errors = []
+        self.reauthenticated = 0
         self.max_stall = 0.0
         # (seconds since the start, length in seconds) of every gap longer than three intervals.
         self.gaps = []
@@ -65,6 +71,7 @@ class LoadWriter(object):
         current = None
         last_ack = self.started = time.monotonic()
         seq = 0
+        retried_login = False
         next_at = time.monotonic()
         while not self._stop.is_set():
             key = "%s%08d" % (self.prefix, seq)
@@ -74,8 +81,17 @@ class LoadWriter(object):
                     current = client(address, self.pki, stem, login=self.login, ca_file=self.ca_file)
                 current.put(key, str(seq))
             except Exception as exc:  # any failure of the client: count it, try the next member
+                if self.login and not retried_login and any(text in str(exc) for text in AUTH_EXPIRED):
+                    # The token outlived a change of users or roles: log in again, as etcd's own client and
+                    # Patroni's do, and write the same key again (not a failed request).
+                    self.reauthenticated += 1
+                    retried_login = True
+                    if current is not None:
+                        current.close()
+                    current = None
+                    continue
                 self.errors.append((time.monotonic(), self.members[index % len(self.members)][0],
-                                    type(exc).__name__))
+                                    type(exc).__name__, str(exc)[:200]))
                 if current is not None:
                     try:
                         current.close()
@@ -85,6 +101,7 @@ class LoadWriter(object):
                 index += 1
                 time.sleep(0.05)
                 continue
+            retried_login = False
             now = time.monotonic()
             if now - last_ack > 3 * self.interval:
                 self.gaps.append((round(last_ack - self.started, 3), round(now - last_ack, 3)))
@@ -103,6 +120,8 @@ class LoadWriter(object):
 
     def report(self):
         return {"acknowledged": len(self.acknowledged), "errors": len(self.errors),
+                "error_kinds": sorted(set("%s: %s" % (e[2], e[3]) for e in self.errors))[:5],
+                "reauthenticated": self.reauthenticated,
                 "max_stall_s": round(self.max_stall, 3), "gaps": list(self.gaps)}
 
     def verify(self, members, settle_s=15):
