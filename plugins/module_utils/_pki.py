@@ -300,10 +300,6 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
-def _ski(cert):
-    return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-
-
 def _public_bytes(key):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -343,6 +339,16 @@ def common_name_of(cert):
     return values[0].value if values else ""
 
 
+def authority_key_id(ca_cert):
+    """The authority key identifier of certificates ca_cert signs: its subject key identifier, or one derived
+    from its public key when it has none (a CA made elsewhere, such as an imported one)."""
+    try:
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
+
+
 def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=False, unit="client"):
     """A member certificate (serverAuth and clientAuth, with SANs), or with client_only a client certificate
     (clientAuth only, such as the one Prometheus scrapes the members with). An empty common_name gives a
@@ -369,8 +375,7 @@ def make_member_cert(ca_key, ca_cert, key, common_name, sans, days, client_only=
                                      key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
+        .add_extension(authority_key_id(ca_cert), critical=False)
     )
     if general:
         builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
@@ -400,7 +405,7 @@ def member_cert_problem(cert, key, ca_cert, sans, renew_days=0, common_name=None
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     except x509.ExtensionNotFound:
         aki = None
-    if aki != _ski(ca_cert):
+    if aki != authority_key_id(ca_cert).key_identifier:
         return "certificate was signed by another CA"
     if cert_sans(cert) != set(sans):
         return "SANs changed"

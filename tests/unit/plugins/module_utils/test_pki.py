@@ -259,3 +259,28 @@ def test_a_completion_interrupted_between_its_moves_is_finished_by_the_next_run(
     assert load(tmp_path / "ca.crt").fingerprint(_hashes()) == new.fingerprint(_hashes())
     assert sorted(p.name for p in (tmp_path / "retired").iterdir()) == ["ca-T2.crt", "ca-T2.key"]
     assert not make(tmp_path)["changed"]
+
+
+def test_an_imported_rsa_ca_without_key_identifier_signs_and_is_recognised(tmp_path):
+    # A CA made elsewhere (Pigsty's is RSA; other tools leave out the subject key identifier): copied into the
+    # PKI directory, it signs the member certificate, which a second run keeps.
+    import datetime
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pigsty-ca")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=3650))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True).sign(key, hashes.SHA256()))
+    (tmp_path / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "ca.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                        serialization.PrivateFormat.TraditionalOpenSSL,
+                                                        serialization.NoEncryption()))
+    os.chmod(tmp_path / "ca.key", 0o600)
+    first = make(tmp_path)
+    assert first["cert_issued"] and not first["ca_created"]
+    load(first["cert"]).verify_directly_issued_by(ca)
+    assert not make(tmp_path)["changed"]
