@@ -112,6 +112,21 @@ ARGUMENT_SPEC = dict(
 # --------------------------------------------------------------------------------------------------------
 # Small rules, also used on their own (filters, modules).
 
+# etcd's answer to a request without a user while RBAC is on: a client certificate is no user unless the
+# member runs with client-cert-auth.
+USER_NAME_EMPTY = "user name is empty"
+
+
+def certificate_is_user(config):
+    """Whether a member's config (etcd_host_info's parsed settings) makes the CN of a client certificate the user
+    (client-cert-auth on the client port), as this role's config does. A config whose client TLS section was
+    not read (none yet) counts as one."""
+    section = [k for k in config or {} if k.startswith("client-transport-security.")]
+    if not section:
+        return True
+    return str(config.get("client-transport-security.client-cert-auth", "")).lower() == "true"
+
+
 def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):
     """Why installing etcd `target` on a cluster whose members run or hold `current` would be unsafe, one
     message per problem (etcd's upgrade rules); empty when it is safe or the target is unknown."""
@@ -1083,6 +1098,7 @@ class Planner(object):
         plan["access"] = dict(run=False, state="present", host=None, endpoints=[], roles=[], users=[], prune=False,
                               users_absent=[], roles_absent=[])
         plan["root_client"] = False
+        plan["root_login"] = False
         plan["client_certs"] = [c for c in self.client_certs if c["state"] == "present"]
         plan["client_cert_installs"] = [dict(c, host=h) for c in self.client_certs for h in c["hosts"]]
         plan["client_cert_copies"] = [
@@ -1187,16 +1203,25 @@ class Planner(object):
                              and states[h]["version"] and states[h]["version"] != target]
         restart_requested = [h for h in self.play if h in hosts and states[h] and states[h]["running"]
                              and ("etcd_launch" in self.run_tags or states[h]["stale_reasons"])]
+        # Members whose config makes no user of a client certificate (no client-cert-auth, as Pigsty writes it), or
+        # may still run such a config: with RBAC on, the role's calls log in as root until they run this role's.
+        cert_not_user = [h for h in running if not certificate_is_user(states[h]["config"])
+                         or "%s modified after start" % self.paths.get("conf_file") in states[h]["stale_reasons"]]
         needs_read = bool(read_hosts) and not (removing and not partial) and not rebuild and (
             bool(self.operation) or joining_run or partial or strangers_possible or bool(upgrade_hosts)
-            or bool(restart_requested) or bool([h for h in self.order if h not in self.play]) or bool(unreachable))
+            or bool(restart_requested) or bool([h for h in self.order if h not in self.play]) or bool(unreachable)
+            or bool(cert_not_user))
         if needs_read:
             # Whether RBAC is on matters to a 3.4 to 3.5 upgrade (etcd does not support it then), also to one
             # that was interrupted: its binaries are installed, but members still run 3.4.
+            # The read runs etcdctl from etcd_bin_dir, or, where this role has installed none yet (a cluster
+            # deployed by another tool, such as Pigsty's /usr/bin), the one on the member's PATH.
             plan["read"] = dict(host=read_hosts[0], check_auth=True,
-                                endpoints=[hosts[h]["client_url"] for h in read_hosts if hosts[h]["client_url"]])
+                                endpoints=[hosts[h]["client_url"] for h in read_hosts if hosts[h]["client_url"]],
+                                etcdctl_from_path=not states[read_hosts[0]]["version"])
         plan["stage"] = "probed" if self.read is None and needs_read else "final"
         self.read_ok = read_ok
+        self.plan_root_login(plan, read_ok, cert_not_user)
         self.read_problem = None
         if needs_read and self.read is not None and not read_ok:
             self.read_problem = "cannot read cluster %s through %s: %s" % (
@@ -1936,6 +1961,31 @@ class Planner(object):
         with_data = [h for h in self.order if self.states.get(h) and self.states[h]["has_data"]]
         plan["root_client"] = bool(with_data) and all(self.states[h]["root_cert_exists"] for h in with_data)
         plan["install"]["download"] = bool(self.p("etcd_archive_url")) and method == "archive" and any_install
+
+    def plan_root_login(self, plan, read_ok, cert_not_user):
+        """Whether the role's etcdctl calls log in as root with etcd_root_password in this run: RBAC is on and a
+        member refused the connection's certificate as a user (etcd: "user name is empty"), which is what a
+        member answers whose config has no client-cert-auth (a cluster taken over from Pigsty) until it runs
+        this role's config. Refused without a password, before any host is changed."""
+        if cert_not_user and self.read is not None and not read_ok:
+            self.refuse("Cannot read cluster %s through %s (%s): %s %s a config this role did not write (no "
+                        "client-cert-auth), and taking %s over needs to know whether RBAC authentication is on. "
+                        "Nothing was changed." % (self.cluster, plan["read"]["host"] if plan.get("read") else "-",
+                                                  (self.read or {}).get("msg") or "no answer", names(cert_not_user),
+                                                  "runs" if len(cert_not_user) == 1 else "run",
+                                                  "it" if len(cert_not_user) == 1 else "them"))
+        refused = [m.get("name") or m.get("id") for m in (self.members if read_ok else [])
+                   if USER_NAME_EMPTY in str(m.get("health_error") or "")]
+        plan["root_login"] = bool(cert_not_user) and bool(self.read.get("auth_enabled") if read_ok else False) \
+            and bool(refused)
+        if plan["root_login"] and not self.p("etcd_root_password"):
+            self.refuse("etcd_root_password is empty: RBAC authentication is on in cluster %s and %s %s not take a "
+                        "client certificate as a user (no client-cert-auth in the config %s, as Pigsty writes "
+                        "it), so this run must log in as root until the members run this role's config. Set "
+                        "etcd_root_password to the root password of the cluster (Pigsty: its etcd_root_password). "
+                        "Nothing was changed." % (self.cluster, ", ".join(sorted(refused)),
+                                                  "does" if len(refused) == 1 else "do",
+                                                  "it runs" if len(refused) == 1 else "they run"))
 
     def plan_access(self, plan):
         """The auth stage: RBAC on or off, and the roles and users of etcd_roles and etcd_users, in an order that

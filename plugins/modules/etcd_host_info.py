@@ -156,8 +156,10 @@ package_candidate:
   sample: 3.5.16
 config:
   description:
-    - Top-level scalar settings of O(config_path) (etcd's flag names), values as written (JSON strings are
-      decoded); empty when the file does not exist or O(config_path) is not given.
+    - Scalar settings of O(config_path) (etcd's flag names), values as written (JSON strings are decoded);
+      top-level ones by name, those one level down in a section as C(section.key) (for example
+      C(client-transport-security.client-cert-auth)); empty when the file does not exist or O(config_path)
+      is not given.
   returned: always
   type: dict
   sample: {name: etcd-1, initial-advertise-peer-urls: "https://10.0.0.11:2380", data-dir: /data/etcd}
@@ -304,12 +306,25 @@ def systemctl_answer(module, verb, service):
 CONFIG_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*?)[ \t]*$")
 
 
+NESTED_LINE = re.compile(r"^[ \t]+([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*?)[ \t]*$")
+
+
 def parse_config(text):
-    """Top-level scalar `key: value` lines of an etcd YAML config (as the role writes it); nested sections and
-    lists are skipped. Values written as JSON strings are decoded."""
+    """Scalar `key: value` lines of an etcd YAML config (as the role writes it, or another tool such as Pigsty):
+    top-level ones by name, those of a section one level down as `section.key` (for example
+    `client-transport-security.client-cert-auth`); lists are skipped. Values written as JSON strings are
+    decoded."""
     config = {}
+    section = None
     for line in (text or "").splitlines():
         match = CONFIG_LINE.match(line)
+        nested = NESTED_LINE.match(line) if not match and section else None
+        if match:
+            section = match.group(1) if not match.group(2) else None
+        if nested:
+            match, prefix = nested, section + "."
+        else:
+            prefix = ""
         if not match or not match.group(2) or match.group(2).startswith(("#", "[", "{")):
             continue
         value = match.group(2)
@@ -318,7 +333,7 @@ def parse_config(text):
                 value = json.loads(value)
             except ValueError:
                 pass
-        config[match.group(1)] = value
+        config[prefix + match.group(1)] = value
     return config
 
 

@@ -1306,3 +1306,62 @@ def test_a_slow_disk_fails_or_warns_by_etcd_disk_check():
     plan = _plan.make_plan(data, {"ca_sha256": None, "archive_exists": True})
     assert not refused(plan, "etcd_disk_check=fail") and any("fdatasync p99 is 25.00 ms" in w for w in plan["warnings"])
     assert any("the file system is 80 % full" in w for w in plan["warnings"])
+
+
+# === a cluster taken over from Pigsty (docs/pigsty.md) ===================================================
+
+PIGSTY_CONFIG = {"data-dir": "/data/etcd", "client-transport-security.cert-file": "/etc/etcd/server.crt",
+                 "client-transport-security.trusted-ca-file": "/etc/etcd/ca.crt"}
+OURS = {"data-dir": "/data/etcd", "client-transport-security.client-cert-auth": "true"}
+
+
+def no_user(cluster):
+    """What etcd answers a health check without a user while RBAC is on (etcd 3.5.16, the pigsty scenario)."""
+    for m in cluster["members"]:
+        m["healthy"], m["health_error"] = False, "etcdserver: user name is empty"
+    return dict(cluster, healthy=False, auth_enabled=True)
+
+
+def test_members_without_client_cert_auth_are_read_and_with_rbac_on_the_run_logs_in_as_root():
+    probes = running(3, config=PIGSTY_CONFIG)
+    # First the cluster is read (RBAC on or not decides how the role's calls connect).
+    first = make(probes=probes)
+    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    # RBAC on, the certificate is no user: log in as root with etcd_root_password.
+    params = {"etcd_root_password": _plan.RBAC_MASK}  # the action plugin masks it
+    plan = make(probes=probes, cluster=no_user(healthy(3)), params=params)
+    assert plan["refusals"] == [] and plan["root_login"]
+    # Without the password: refused, naming the variable and the members.
+    plan = make(probes=probes, cluster=no_user(healthy(3)))
+    assert refused(plan, "etcd_root_password is empty", "etcd-1, etcd-2, etcd-3 do not take a client certificate",
+                   "Nothing was changed")
+    # RBAC off: the certificate is enough, no login.
+    plan = make(probes=probes, cluster=healthy(3), params=params)
+    assert plan["refusals"] == [] and not plan["root_login"]
+
+
+def test_members_that_run_this_roles_config_are_not_read_for_it_and_need_no_login():
+    plan = make(probes=running(3, config=OURS, root=True))
+    assert plan["stage"] == "final" and plan["read"] is None and not plan["root_login"]
+    # A config of ours written after the process started (an interrupted takeover): read again; the members
+    # that still run Pigsty's config refuse the certificate, so the run logs in.
+    stale = dict(running(3, config=OURS), **{host(1): probe(config=OURS, stale=[PATHS["conf_file"] + " modified after start"])})
+    assert make(probes=stale)["stage"] == "probed"
+    plan = make(probes=stale, cluster=no_user(healthy(3)), params={"etcd_root_password": _plan.RBAC_MASK})
+    assert plan["root_login"] and plan["refusals"] == []
+    # Read, but every member takes the certificate (RBAC on, CN root): no login.
+    plan = make(probes=stale, cluster=dict(healthy(3), auth_enabled=True))
+    assert not plan["root_login"] and plan["refusals"] == []
+
+
+def test_a_takeover_reads_with_the_members_etcdctl_and_a_failed_read_is_refused():
+    # Pigsty's binaries are in /usr/bin and this role has installed none yet (no version in etcd_bin_dir):
+    # the read uses the etcdctl on the member's PATH.
+    probes = running(3, config=PIGSTY_CONFIG, version=None)
+    first = make(probes=probes)
+    assert first["read"]["etcdctl_from_path"]
+    assert make(probes=running(3, config=PIGSTY_CONFIG))["read"]["etcdctl_from_path"] is False
+    # A read that failed says nothing about RBAC: refused, nothing changed.
+    plan = make(probes=probes, cluster={"failed": True, "msg": "etcdctl: not found"})
+    assert refused(plan, "Cannot read cluster etcd", "etcdctl: not found", "whether RBAC authentication is on",
+                   "Nothing was changed")

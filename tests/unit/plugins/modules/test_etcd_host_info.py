@@ -88,8 +88,23 @@ def test_parse_config_reads_what_the_role_writes():
     config = parse_config(text)
     assert config == {"name": "etcd-1", "data-dir": "/data/etcd", "initial-advertise-peer-urls": "https://10.0.0.11:2380",
                       "advertise-client-urls": "https://10.0.0.11:2379", "initial-cluster-state": "new",
-                      "heartbeat-interval": "100"}
+                      "heartbeat-interval": "100", "client-transport-security.cert-file": "/etc/etcd/server.crt"}
     assert parse_config("") == {} and parse_config(None) == {}
+
+
+def test_parse_config_reads_the_tls_sections_of_a_pigsty_config():
+    # Pigsty v4.5's etcd.conf (its template's keys): TLS on both ports without client-cert-auth.
+    from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import parse_config
+    text = ('name: etcd-1\ndata-dir: /data/etcd\ninitial-cluster-token: "etcd"\nquota-backend-bytes: 8589934592\n'
+            'client-transport-security:\n  cert-file: /etc/etcd/server.crt\n  key-file: /etc/etcd/server.key\n'
+            '  trusted-ca-file: /etc/etcd/ca.crt\npeer-transport-security:\n  cert-file: /etc/etcd/server.crt\n'
+            '#enable-v2: true\n')
+    config = parse_config(text)
+    assert config["client-transport-security.trusted-ca-file"] == "/etc/etcd/ca.crt"
+    assert config["peer-transport-security.cert-file"] == "/etc/etcd/server.crt"
+    assert "client-transport-security.client-cert-auth" not in config and config["quota-backend-bytes"] == "8589934592"
+    ours = parse_config("client-transport-security:\n  client-cert-auth: true\nname: etcd-1\n  stray: 1\n")
+    assert ours == {"client-transport-security.client-cert-auth": "true", "name": "etcd-1"}
 
 
 def test_parse_candidate_of_apt_cache_policy():
