@@ -50,6 +50,10 @@ def playbook(inv, *args, fail=False, background=False, log=None):
         log.append({"args": [str(a) for a in args], "seconds": round(time.monotonic() - started, 1),
                     "rc": res.returncode})
     out = res.stdout + res.stderr
+    # The whole output of every run, for a failure's post-mortem (the assertion shows only its end).
+    logs = ROOT / ".cache" / "playbook-logs" / WORK.name
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(" ".join(argv) + "\n" + out)
     if fail:
         assert res.returncode != 0, out[-4000:]
     else:
