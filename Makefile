@@ -8,7 +8,7 @@ TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
 # The scenarios on the suite's own ansible-core, and the one on the oldest supported (make molecule-oldest).
-SCENARIOS := single five scale rolling upgrade monitor backup maintain security clusters pigsty
+SCENARIOS := single five scale rolling upgrade monitor backup maintain security clusters pigsty patroni
 OLDEST_SCENARIOS := three
 # The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements-sandbox.txt).
 CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
