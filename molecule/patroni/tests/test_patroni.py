@@ -304,8 +304,8 @@ def observe(name, action):
     record("patroni", FIGURES)
     assert report["failures"] == [], report["failures"]
     # Never demoted: one state of the primary throughout (role, timeline, postmaster start, running).
-    assert report["primary_states"] == [str(("primary", before["timeline"], before["postmaster_start_time"],
-                                              "running"))], report["primary_states"]
+    expected = ("primary", before["timeline"], before["postmaster_start_time"], "running")
+    assert report["primary_states"] == [str(expected)], report["primary_states"]
     assert report["replica_roles"] == ["replica"], report["replica_roles"]
     assert (after["role"], after["timeline"], after["postmaster_start_time"]) == (
         "primary", before["timeline"], before["postmaster_start_time"])
