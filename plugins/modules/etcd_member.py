@@ -81,8 +81,9 @@ notes:
   - C(etcdctl member promote -w json) promotes the learner and then crashes in etcdctl's JSON printer
     (3.4 and 3.5); the module uses etcdctl's plain output for that command and checks the result in the
     member list.
-  - A membership change the cluster did not apply in time (C(request timed out)) or lost to a leader change is
-    retried until O(timeout); the retry finds it applied (the member exists, is a voter, is gone) or makes it.
+  - A membership change the cluster did not apply in time (C(request timed out), or etcdctl's
+    C(context deadline exceeded)) or lost to a leader change is retried until O(timeout); the retry finds it
+    applied (the member exists, is a voter, is gone) or makes it.
 author:
   - dcs.etcd maintainers (@dcs-etcd)
 """
@@ -182,10 +183,10 @@ NOT_FOUND = "member not found"
 # The member that served the request stopped (it applied its own removal, or was removed just before).
 SERVER_STOPPED = "server stopped"
 ALREADY_EXISTS = "already exist"
-# A proposal the leader did not apply in time (slow disks, a busy host) or lost to a leader change: it may or
-# may not have been applied. Retried; the retry then finds the change done (already exists, not a learner any
-# more, not found) or makes it.
-TRANSIENT = ["request timed out", "leader changed"]
+# A proposal the leader did not apply in time (slow disks, a busy host; etcd's answer, or etcdctl's own
+# --command-timeout running out first) or lost to a leader change: it may or may not have been applied. Retried;
+# the retry then finds the change done (already exists, not a learner any more, not found) or makes it.
+TRANSIENT = ["request timed out", "leader changed", "context deadline exceeded"]
 
 
 def find_member(members, name, peer_urls):

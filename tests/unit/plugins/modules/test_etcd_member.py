@@ -156,6 +156,13 @@ def test_a_promotion_that_timed_out_is_retried_and_found_done(version, monkeypat
     module = FakeModule([(1, "", TIMED_OUT), (0, recorded(version, "member-promote")["stdout"], "")])
     etcd_member.Membership(module).promote(learner, ["https://h1:2379"])
     assert len(module.calls) == 2
+    # etcdctl's own deadline (--command-timeout) ran out first (CI on 2026-12-03, the same join): the same.
+    deadline = TIMED_OUT.replace("Unavailable desc = etcdserver: request timed out", "DeadlineExceeded desc = "
+                                 "context deadline exceeded").replace("Error: etcdserver: request timed out",
+                                                                      "Error: context deadline exceeded")
+    module = FakeModule([(1, "", deadline), (0, recorded(version, "member-promote")["stdout"], "")])
+    etcd_member.Membership(module).promote(learner, ["https://h1:2379"])
+    assert len(module.calls) == 2
     # A timeout that lasts past the module's timeout is an error naming etcd's answer.
     module = FakeModule([(1, "", TIMED_OUT)])
     module.params["timeout"] = 0
