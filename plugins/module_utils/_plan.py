@@ -1221,11 +1221,11 @@ class Planner(object):
                                 etcdctl_from_path=not states[read_hosts[0]]["version"])
         plan["stage"] = "probed" if self.read is None and needs_read else "final"
         self.read_ok = read_ok
-        self.plan_root_login(plan, read_ok, cert_not_user)
         self.read_problem = None
         if needs_read and self.read is not None and not read_ok:
             self.read_problem = "cannot read cluster %s through %s: %s" % (
                 self.cluster, read_hosts[0], (self.read or {}).get("msg") or "no answer")
+        self.plan_root_login(plan, cert_not_user)
         if plan["stage"] == "probed":
             # The read comes first; the rest is planned with it.
             self.plan_basics(plan, removed, settled, [], upgrade_hosts)
@@ -1962,22 +1962,20 @@ class Planner(object):
         plan["root_client"] = bool(with_data) and all(self.states[h]["root_cert_exists"] for h in with_data)
         plan["install"]["download"] = bool(self.p("etcd_archive_url")) and method == "archive" and any_install
 
-    def plan_root_login(self, plan, read_ok, cert_not_user):
+    def plan_root_login(self, plan, cert_not_user):
         """Whether the role's etcdctl calls log in as root with etcd_root_password in this run: RBAC is on and a
         member refused the connection's certificate as a user (etcd: "user name is empty"), which is what a
         member answers whose config has no client-cert-auth (a cluster taken over from Pigsty) until it runs
         this role's config. Refused without a password, before any host is changed."""
-        if cert_not_user and self.read is not None and not read_ok:
-            self.refuse("Cannot read cluster %s through %s (%s): %s %s a config this role did not write (no "
-                        "client-cert-auth), and taking %s over needs to know whether RBAC authentication is on. "
-                        "Nothing was changed." % (self.cluster, plan["read"]["host"] if plan.get("read") else "-",
-                                                  (self.read or {}).get("msg") or "no answer", names(cert_not_user),
-                                                  "runs" if len(cert_not_user) == 1 else "run",
-                                                  "it" if len(cert_not_user) == 1 else "them"))
-        refused = [m.get("name") or m.get("id") for m in (self.members if read_ok else [])
+        if cert_not_user and self.read_problem:
+            self.refuse("%s%s. %s %s a config this role did not write (no client-cert-auth), and taking %s over "
+                        "needs to know whether RBAC authentication is on. Nothing was changed."
+                        % (self.read_problem[0].upper(), self.read_problem[1:], names(cert_not_user),
+                           "runs" if len(cert_not_user) == 1 else "run", "it" if len(cert_not_user) == 1 else "them"))
+        # self.members is empty unless the read succeeded.
+        refused = [m.get("name") or m.get("id") for m in self.members
                    if USER_NAME_EMPTY in str(m.get("health_error") or "")]
-        plan["root_login"] = bool(cert_not_user) and bool(self.read.get("auth_enabled") if read_ok else False) \
-            and bool(refused)
+        plan["root_login"] = bool(cert_not_user and refused and self.read.get("auth_enabled"))
         if plan["root_login"] and not self.p("etcd_root_password"):
             self.refuse("etcd_root_password is empty: RBAC authentication is on in cluster %s and %s %s not take a "
                         "client certificate as a user (no client-cert-auth in the config %s, as Pigsty writes "
