@@ -1,13 +1,17 @@
 """Operator-side helpers for the scenarios that drive ./etcd.yml themselves (rolling, upgrade): an
 inventory of the scenario's hosts, the playbook run as an operator types it, SSH to a member, and the
 load harness (tests/load.py) pointed at the members. Traffic goes only to the scenario's containers."""
+import base64
 import json
 import os
 import pathlib
 import re
 import subprocess
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 
 ROOT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 WORK = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
@@ -65,8 +69,30 @@ def changes(out):
     return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
 
 
-def ssh(host, command, check=True):
-    return subprocess.run(SSH + ["root@" + host, command], capture_output=True, text=True, check=check).stdout
+def ssh(host, command, check=True, stdin=None):
+    """command's output on host; stdin (text) is fed to it."""
+    return subprocess.run(SSH + ["root@" + host, command], input=stdin, capture_output=True, text=True,
+                          check=check).stdout
+
+
+def gateway(host, ca_file, cert_stem, path, body, token=None):
+    """A POST to etcd's HTTP gateway (/v3/..., what Patroni's etcd3 client speaks) on host's client port with a
+    client certificate (cert_stem + .crt/.key): (HTTP status, body)."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.check_hostname = False
+    context.load_cert_chain(str(cert_stem) + ".crt", str(cert_stem) + ".key")
+    request = urllib.request.Request("https://%s:2379%s" % (host, path), data=json.dumps(body).encode(),
+                                     headers=dict({"Authorization": token} if token else {}), method="POST")
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def b64(text):
+    """A key or value as the gateway's JSON carries it."""
+    return base64.b64encode(text.encode()).decode()
 
 
 def ssh_background(host, command):

@@ -50,10 +50,6 @@ def run(version, *args, fail=False):
     return ops.playbook(inv, *args, fail=fail)
 
 
-def ssh_input(host, command, text):
-    return subprocess.run(SSH + ["root@" + host, command], input=text, capture_output=True, text=True, check=True)
-
-
 def rest(host, path="/patroni"):
     with urllib.request.urlopen("http://%s:8008%s" % (host, path), timeout=2) as response:
         return json.loads(response.read())
@@ -125,11 +121,11 @@ def patroni_config(host):
 
 
 def start_patroni(host):
-    ssh_input(host, "install -d -o postgres -g postgres -m 0750 /etc/patroni && cat > /etc/patroni/patroni.yml && "
-                    "chown postgres:postgres /etc/patroni/patroni.yml && chmod 0600 /etc/patroni/patroni.yml",
-              json.dumps(patroni_config(host), indent=1))
-    ssh_input(host, "cat > /etc/systemd/system/patroni.service && systemctl daemon-reload && "
-                    "systemctl enable --now patroni", UNIT)
+    ssh(host, "install -d -o postgres -g postgres -m 0750 /etc/patroni && cat > /etc/patroni/patroni.yml && "
+              "chown postgres:postgres /etc/patroni/patroni.yml && chmod 0600 /etc/patroni/patroni.yml",
+        stdin=json.dumps(patroni_config(host), indent=1))
+    ssh(host, "cat > /etc/systemd/system/patroni.service && systemctl daemon-reload && systemctl enable --now patroni",
+        stdin=UNIT)
 
 
 def wait_for(check, seconds=180, what=""):

@@ -14,18 +14,14 @@ time while the consumer writes (none lost), RBAC stays as it was with the same r
 changes nothing. The one client-side change the guide warns about is shown too: with client-cert-auth on,
 etcd's HTTP gateway (Patroni's etcd3 client) refuses a client certificate that has a CN, so such consumers get
 a certificate without CN from the collection."""
-import base64
 import datetime
 import ipaddress
 import json
 import pathlib
 import shutil
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import etcd3
 from cryptography import x509
@@ -36,7 +32,7 @@ from cryptography.x509.oid import NameOID
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
 import ops  # noqa: E402
-from ops import KEY, SSH, WORK, LoadWriter, changes, pids, playbook, ssh, started_at  # noqa: E402
+from ops import KEY, SSH, WORK, LoadWriter, b64, changes, pids, playbook, ssh, started_at  # noqa: E402
 
 HOSTS = ["10.89.87.11", "10.89.87.12", "10.89.87.13"]
 ARCHIVE = ops.archive("3.5.16")
@@ -112,9 +108,9 @@ def make_pigsty_pki():
 
 
 def put(host, path, data, owner="root:root", mode="0644"):
-    """Write data to path on host (through stdin), with owner and mode."""
-    subprocess.run(SSH + ["root@" + host, "cat > %s && chown %s %s && chmod %s %s" % (path, owner, path, mode, path)],
-                   input=data if isinstance(data, bytes) else data.encode(), check=True, capture_output=True)
+    """Write data (text, or PEM bytes) to path on host, with owner and mode."""
+    ssh(host, "cat > %s && chown %s %s && chmod %s %s" % (path, owner, path, mode, path),
+        stdin=data.decode() if isinstance(data, bytes) else data)
 
 
 def pigsty_conf(host):
@@ -207,26 +203,10 @@ def pigsty_ctl(host, args, stdin=None):
 
 # --- Clients from outside ---------------------------------------------------------------------------------------
 
-def consumer_context(stem):
-    context = ssl.create_default_context(cafile=str(PIGSTY / "ca" / "ca.crt"))
-    context.check_hostname = False
-    context.load_cert_chain(str(stem) + ".crt", str(stem) + ".key")
-    return context
-
-
-def gateway(stem, path, body, token=None, host=HOSTS[0]):
-    """A POST to etcd's HTTP gateway (what Patroni's etcd3 client speaks) with a client certificate."""
-    request = urllib.request.Request("https://%s:2379%s" % (host, path), data=json.dumps(body).encode(),
-                                     headers=dict({"Authorization": token} if token else {}), method="POST")
-    try:
-        with urllib.request.urlopen(request, context=consumer_context(stem), timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+def gateway(stem, path, body, token=None):
+    """A POST to etcd's HTTP gateway (what Patroni's etcd3 client speaks) on the first member with a client
+    certificate of Pigsty's CA."""
+    return ops.gateway(HOSTS[0], PIGSTY / "ca" / "ca.crt", stem, path, body, token)
 
 
 def gateway_put_get(stem, key):

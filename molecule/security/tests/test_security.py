@@ -7,7 +7,6 @@ key only); the unit's hardening and TLS settings as etcd applies them; a re-run 
 restart under load moves leadership first, and a backup works, with auth on; a consumer's credentials rotated
 under load without a failed request; a password changed in the inventory; a member certificate close to
 expiry renewed by a plain run, served without a restart; authentication turned off only when asked."""
-import base64
 import datetime
 import json
 import pathlib
@@ -15,14 +14,13 @@ import socket
 import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-from ops import PKI, WORK, LoadWriter, archive, changes, inventory, pids, playbook, record, ssh  # noqa: E402
+from ops import PKI, WORK, LoadWriter, archive, b64, changes, inventory, pids, playbook, record, ssh  # noqa: E402
+from ops import gateway as ops_gateway  # noqa: E402
 from load import client as load_client  # noqa: E402  (tests/, put on the path by ops)
 
 from cryptography import x509  # noqa: E402
@@ -149,22 +147,8 @@ def test_01_least_privilege():
 
 
 def gateway(cert, path, body, token=None):
-    """A POST to etcd's HTTP gateway (/v3/..., what Patroni's etcd3 client speaks) with a consumer certificate:
-    (HTTP status, body)."""
-    context = ssl.create_default_context(cafile=str(CONSUMERS / "ca.crt"))
-    context.check_hostname = False
-    context.load_cert_chain(str(CONSUMERS / cert) + ".crt", str(CONSUMERS / cert) + ".key")
-    request = urllib.request.Request("https://%s:2379%s" % (HOSTS[0], path), data=json.dumps(body).encode(),
-                                     headers=dict({"Authorization": token} if token else {}), method="POST")
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+    """A POST to etcd's HTTP gateway on the first member with a consumer certificate: (HTTP status, body)."""
+    return ops_gateway(HOSTS[0], CONSUMERS / "ca.crt", CONSUMERS / cert, path, body, token)
 
 
 def test_01b_the_http_gateway_takes_a_certificate_without_cn_and_a_password():
