@@ -6,7 +6,8 @@ export PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION := python
 export ANSIBLE_FORCE_COLOR := 0
 TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
-COLLECTION_COPY := .cache/collection/ansible_collections/dcs/etcd
+# The copy ansible-test works on (tests/suite.py gives each of its lanes its own).
+COLLECTION_COPY ?= .cache/collection/ansible_collections/dcs/etcd
 # The scenarios on the suite's own ansible-core, and the one on the oldest supported (make molecule-oldest).
 SCENARIOS := single five scale rolling upgrade monitor backup maintain security clusters pigsty patroni
 OLDEST_SCENARIOS := three
@@ -15,7 +16,12 @@ CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
 MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
 OLDEST := $(firstword $(MATRIX))
 
-.PHONY: bootstrap images archive sandbox sandbox-down lint sanity units matrix docs integration molecule molecule-oldest test bench clean
+.PHONY: bootstrap images archive builds sandbox sandbox-down lint sanity units sanity-core units-core matrix docs \
+  integration molecule molecule-oldest scenario scenario-oldest test bench clean
+
+# make print-VAR: a variable's value (tests/suite.py reads the scenario lists and the matrix from here).
+print-%:
+	@echo $($*)
 
 bootstrap:
 	scripts/bootstrap test
@@ -26,6 +32,12 @@ images: bootstrap
 
 archive: images
 	set -e; for s in distro bookworm trixie; do $(TESTBED) archive $$s; done
+
+# etcd 3.5, 3.6 and 3.7, the newest patch of each that Go's module proxy serves, built from etcd's Go modules as
+# official-layout archives (tests/testbed/testbed.py build; cached per version outside the checkout).
+BUILDS := 3.5 3.6 3.7
+builds: bootstrap
+	$(TESTBED) build $(BUILDS)
 
 # A local 3-member cluster (Debian 13 containers, Debian's etcd package), deployed by ./etcd.yml. It needs
 # only the Debian 13 image: no archive, no Debian 12 image, no ansible-test environment.
@@ -60,10 +72,18 @@ sanity: bootstrap $(COLLECTION_COPY)
 units: bootstrap $(COLLECTION_COPY)
 	$(call ANSIBLE_TEST,$(CORE)) units --local --requirements --python 3.11 --color no
 
-# Sanity and unit tests on the other supported ansible-core releases (tests/matrix.yml).
+# Sanity or unit tests on another supported ansible-core release: make sanity-core CORE_VERSION=2.16.19.
+sanity-core: bootstrap $(COLLECTION_COPY)
+	$(call ANSIBLE_TEST,$(CORE_VERSION)) sanity --local --requirements --python 3.11 --color no
+
+units-core: bootstrap $(COLLECTION_COPY)
+	$(call ANSIBLE_TEST,$(CORE_VERSION)) units --local --requirements --python 3.11 --color no
+
+# Unit tests on the other supported ansible-core releases (tests/matrix.yml), sanity on the oldest: sanity runs on
+# both ends of the supported range (the newest is make sanity), units on every release; a sanity run costs minutes.
 matrix: bootstrap $(COLLECTION_COPY)
 	set -e; for v in $(filter-out $(CORE),$(MATRIX)); do echo "=== ansible-core $$v"; \
-	  ( $(call ANSIBLE_TEST,$$v) sanity --local --requirements --python 3.11 --color no ); \
+	  if [ "$$v" = "$(OLDEST)" ]; then ( $(call ANSIBLE_TEST,$$v) sanity --local --requirements --python 3.11 --color no ); fi; \
 	  ( $(call ANSIBLE_TEST,$$v) units --local --requirements --python 3.11 --color no ); done
 
 # The docs site (antsibull-docs and Sphinx, warnings are errors): .cache/docs/build/build/html/index.html.
@@ -72,7 +92,7 @@ docs: bootstrap
 
 # Checks that need no test-bed host: bad input is refused before any host is contacted, and the modules
 # against real etcd processes on loopback (etcd 3.5.1 and Debian 12's 3.4.23, fetched in its image).
-integration: images
+integration: images builds
 	python -m pytest -q tests/integration
 
 molecule: images archive
@@ -85,11 +105,25 @@ molecule-oldest: images archive
 	  echo "=== molecule scenario $$s on ansible-core $(OLDEST)"; start=$$(date +%s); PATH=$$bin:$$PATH molecule test -s $$s; \
 	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
 
-test: lint sanity units matrix docs integration molecule molecule-oldest
+# One scenario, timed: make scenario SCENARIO=backup (scenario-oldest: on the oldest supported ansible-core).
+# tests/suite.py prepares the images and archives once and passes PREPARE= (empty).
+PREPARE ?= images archive
+scenario: $(PREPARE)
+	set -e; start=$$(date +%s); molecule test -s $(SCENARIO); \
+	  echo "=== molecule scenario $(SCENARIO): $$(( $$(date +%s) - start )) s"
+
+scenario-oldest: $(PREPARE)
+	set -e; bin=$$(scripts/core-env $(OLDEST) molecule); start=$$(date +%s); PATH=$$bin:$$PATH molecule test -s $(SCENARIO); \
+	  echo "=== molecule scenario $(SCENARIO) on ansible-core $(OLDEST): $$(( $$(date +%s) - start )) s"
+
+# Every part above, the static checks in two lanes at once, with a table of each part's time at the end.
+test:
+	python3 tests/suite.py
 
 bench: images archive
 	python tests/bench.py
 
+# Also the test beds of scenarios merged into default (single, three, five), should a run have left one.
 clean: sandbox-down
-	for s in $(SCENARIOS) $(OLDEST_SCENARIOS); do $(TESTBED) down $$s; done
-	rm -rf .cache/collection
+	for s in $(SCENARIOS) $(OLDEST_SCENARIOS) single three five; do $(TESTBED) down $$s; done
+	rm -rf .cache/collection .cache/collection-1 .cache/collection-2
