@@ -8,9 +8,10 @@ TESTBED := $(VENV)/bin/python tests/testbed/testbed.py
 SANDBOX_INV := .cache/sandbox/inventory.yml
 # The copy ansible-test works on (tests/suite.py gives each of its lanes its own).
 COLLECTION_COPY ?= .cache/collection/ansible_collections/dcs/etcd
-# The scenarios on the suite's own ansible-core, and the one on the oldest supported (make molecule-oldest).
-SCENARIOS := single five scale rolling upgrade monitor backup maintain security clusters pigsty patroni
-OLDEST_SCENARIOS := three
+# The scenarios on the suite's own ansible-core, and the one on the oldest supported (make molecule-oldest):
+# default, the 1-, 3- and 5-member clusters side by side.
+SCENARIOS := scale rolling upgrade monitor backup maintain security clusters pigsty patroni
+OLDEST_SCENARIOS := default
 # The supported ansible-core releases (tests/matrix.yml): the suite's own is the newest (tests/requirements-sandbox.txt).
 CORE := $(shell sed -n 's/^ansible-core==//p' tests/requirements-sandbox.txt)
 MATRIX := $(shell sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' tests/matrix.yml)
@@ -99,7 +100,8 @@ molecule: images archive
 	set -e; for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; start=$$(date +%s); molecule test -s $$s; \
 	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
 
-# The three scenario with the oldest supported ansible-core on the controller (the others run on the newest).
+# The default scenario (1-, 3- and 5-member clusters) with the oldest supported ansible-core on the controller (the
+# others run on the newest).
 molecule-oldest: images archive
 	set -e; bin=$$(scripts/core-env $(OLDEST) molecule); for s in $(OLDEST_SCENARIOS); do \
 	  echo "=== molecule scenario $$s on ansible-core $(OLDEST)"; start=$$(date +%s); PATH=$$bin:$$PATH molecule test -s $$s; \

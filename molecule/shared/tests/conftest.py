@@ -1,5 +1,6 @@
 """Shared fixtures for the Molecule verify step: the scenario's members as Molecule's inventory describes
-them, and real etcd clients (the etcd3 library) connecting from outside, over mutual TLS."""
+them (every host with an etcd_seq, grouped by cluster), and real etcd clients (the etcd3 library) connecting from
+outside, over mutual TLS with the CA of the member's own cluster."""
 import os
 import pathlib
 
@@ -17,19 +18,28 @@ PKI = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "pki"
 
 def members():
     result = []
-    for host in RUNNER.get_hosts("etcd"):
+    for host in RUNNER.get_hosts("all"):
         hostvars = RUNNER.get_variables(host)
+        if "etcd_seq" not in hostvars:
+            continue
+        cluster = hostvars.get("etcd_cluster", "etcd")
         result.append({
             "host": host,
+            "cluster": cluster,
             "address": hostvars.get("ansible_host", host),
-            "name": "%s-%s" % (hostvars.get("etcd_cluster", "etcd"), hostvars["etcd_seq"]),
+            "name": "%s-%s" % (cluster, hostvars["etcd_seq"]),
             "port": int(hostvars.get("etcd_port", 2379)),
             "peer_port": int(hostvars.get("etcd_peer_port", 2380)),
+            "pki": pathlib.Path(hostvars.get("etcd_pki_dir") or PKI),
         })
     return sorted(result, key=lambda m: m["name"])
 
 
 MEMBERS = members()
+# The members of each cluster of the inventory, by cluster name.
+CLUSTERS = {}
+for _member in MEMBERS:
+    CLUSTERS.setdefault(_member["cluster"], []).append(_member)
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +55,12 @@ def pki():
 def client_for(member, cert=True, ca=None, cert_pair=None):
     """An etcd3 client talking to one member only, authenticated by the member's own certificate unless
     told otherwise."""
-    kwargs = {"host": member["address"], "port": member["port"], "ca_cert": str(ca or PKI / "ca.crt"),
+    kwargs = {"host": member["address"], "port": member["port"], "ca_cert": str(ca or member["pki"] / "ca.crt"),
               "timeout": 5}
     if cert_pair:
         kwargs.update(cert_cert=str(cert_pair[0]), cert_key=str(cert_pair[1]))
     elif cert:
-        stem = PKI / "members" / member["host"]
+        stem = member["pki"] / "members" / member["host"]
         kwargs.update(cert_cert=str(stem) + ".crt", cert_key=str(stem) + ".key")
     return etcd3.client(**kwargs)
 

@@ -1,5 +1,5 @@
 """What an operator checks after ./etcd.yml, from outside the members: service state and file modes on
-each host, then the cluster through real etcd clients over mutual TLS."""
+each host, then each cluster of the inventory through real etcd clients over mutual TLS."""
 import datetime
 import json
 import ssl
@@ -8,13 +8,15 @@ import urllib.request
 import uuid
 
 import pytest
-from conftest import MEMBERS, PKI, RUNNER, client_for
+from conftest import CLUSTERS, MEMBERS, client_for
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-testinfra_hosts = RUNNER.get_hosts("etcd")
+testinfra_hosts = [m["host"] for m in MEMBERS]
+BY_HOST = {m["host"]: m for m in MEMBERS}
+NAMES = sorted(CLUSTERS)
 
 
 def test_unit_active_and_enabled(host):
@@ -47,11 +49,12 @@ def test_file_modes(host, path, user, group, mode):
 
 
 def test_ca_key_never_leaves_the_controller(host):
-    assert (PKI / "ca.key").exists()
+    pki = BY_HOST[host.backend.host]["pki"]
+    assert (pki / "ca.key").exists()
     listing = host.run("grep -rl 'PRIVATE KEY' /etc/etcd /etc/profile.d").stdout.split()
     # The member's own key and the root client key (CN root, readable by root only): never the CA's.
     assert sorted(listing) == ["/etc/etcd/root.key", "/etc/etcd/server.key"]
-    ca_key = (PKI / "ca.key").read_text().strip()
+    ca_key = (pki / "ca.key").read_text().strip()
     assert all(host.file(path).content_string.strip() != ca_key for path in listing)
 
 
@@ -68,17 +71,18 @@ def test_bootstrapped_member_can_never_bootstrap_again(host):
     assert "ExecStartPre=/bin/sh -c 'test -d \"$$0/member\" || test -e \"$$1\"" in unit
 
 
-def test_member_list_equals_inventory(clients):
-    for name, client in clients.items():
-        listed = sorted((m.name, tuple(m.peer_urls)) for m in client.members)
-        wanted = sorted((m["name"], ("https://%s:%d" % (m["address"], m["peer_port"]),)) for m in MEMBERS)
-        assert listed == wanted, "member list seen through %s" % name
+@pytest.mark.parametrize("cluster", NAMES)
+def test_member_list_equals_inventory(clients, cluster):
+    for member in CLUSTERS[cluster]:
+        listed = sorted((m.name, tuple(m.peer_urls)) for m in clients[member["name"]].members)
+        wanted = sorted((m["name"], ("https://%s:%d" % (m["address"], m["peer_port"]),)) for m in CLUSTERS[cluster])
+        assert listed == wanted, "member list seen through %s" % member["name"]
 
 
-def _tls_context(cert=True):
-    context = ssl.create_default_context(cafile=str(PKI / "ca.crt"))
+def _tls_context(member, cert=True):
+    context = ssl.create_default_context(cafile=str(member["pki"] / "ca.crt"))
     if cert:
-        stem = PKI / "members" / MEMBERS[0]["host"]
+        stem = member["pki"] / "members" / member["host"]
         context.load_cert_chain(str(stem) + ".crt", str(stem) + ".key")
     return context
 
@@ -86,12 +90,14 @@ def _tls_context(cert=True):
 def test_every_endpoint_healthy():
     for member in MEMBERS:
         url = "https://%s:%d/health" % (member["address"], member["port"])
-        with urllib.request.urlopen(url, context=_tls_context(), timeout=5) as response:
+        with urllib.request.urlopen(url, context=_tls_context(member), timeout=5) as response:
             assert response.status == 200
             assert json.loads(response.read())["health"] == "true"
 
 
-def test_exactly_one_leader(clients):
+@pytest.mark.parametrize("cluster", NAMES)
+def test_exactly_one_leader(clients, cluster):
+    clients = {m["name"]: clients[m["name"]] for m in CLUSTERS[cluster]}
     statuses = {name: client.status() for name, client in clients.items()}
     leaders = {s.leader.id for s in statuses.values()}
     assert len(leaders) == 1
@@ -101,9 +107,10 @@ def test_exactly_one_leader(clients):
     assert len({s.version for s in statuses.values()}) == 1
 
 
-def test_key_written_through_one_member_is_read_from_every_other(clients):
+@pytest.mark.parametrize("cluster", NAMES)
+def test_key_written_through_one_member_is_read_from_every_other(clients, cluster):
     key, value = "/dcs-etcd-test/%s" % uuid.uuid4(), uuid.uuid4().hex
-    names = sorted(clients)
+    names = sorted(m["name"] for m in CLUSTERS[cluster])
     clients[names[0]].put(key, value)
     for name in names:
         deadline = time.time() + 10
@@ -125,7 +132,7 @@ def test_client_without_certificate_is_refused():
         client.close()
         url = "https://%s:%d/health" % (member["address"], member["port"])
         with pytest.raises(Exception):
-            urllib.request.urlopen(url, context=_tls_context(cert=False), timeout=5).read()
+            urllib.request.urlopen(url, context=_tls_context(member, cert=False), timeout=5).read()
 
 
 def _foreign_client_cert(directory):
@@ -158,8 +165,9 @@ def test_client_with_certificate_from_another_ca_is_refused(tmp_path):
         client.close()
 
 
-@pytest.mark.skipif(len(MEMBERS) != 1, reason="destructive: proven on the one-member scenario, last")
-def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
+@pytest.mark.parametrize("cluster", [name for name in NAMES if len(CLUSTERS[name]) == 1])
+def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients, cluster):
+    """Destructive, so last and on a one-member cluster: its data directory is moved away."""
     import os
     import pathlib
     import subprocess
@@ -167,7 +175,7 @@ def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
     import testinfra
     from conftest import INVENTORY
 
-    member = MEMBERS[0]
+    member = CLUSTERS[cluster][0]
     node = testinfra.get_host("ansible://" + member["host"], ansible_inventory=INVENTORY)
     key, value = "/dcs-etcd-test/survivor", uuid.uuid4().hex
     clients[member["name"]].put(key, value)
@@ -182,7 +190,8 @@ def test_zz_member_with_lost_data_dir_does_not_bootstrap_a_new_cluster(clients):
         assert not node.file("/data/etcd/member").exists
         # Re-running the playbook is refused too, before anything is changed.
         root = pathlib.Path(__file__).resolve().parents[3]
-        rerun = subprocess.run([str(root / "etcd.yml"), "-i", INVENTORY], cwd=root, capture_output=True, text=True,
+        rerun = subprocess.run([str(root / "etcd.yml"), "-i", INVENTORY, "-e", "etcd_cluster=" + cluster], cwd=root,
+                               capture_output=True, text=True,
                                check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(root / "ansible.cfg")))
         assert rerun.returncode != 0
         assert "holds no member data" in rerun.stdout and "Nothing was changed" in rerun.stdout
