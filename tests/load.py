@@ -9,7 +9,9 @@ stall a client such as Patroni sees). With RBAC, a token that a change of users 
 renewed once by logging in again, as etcd's Go client and Patroni do; that is counted apart, not as an error.
 
     with LoadWriter(members, pki, rate=20) as load:
+        load.settle()             # writes are flowing
         ...  # run the operation
+        load.settle()             # and flow again after it
     report = load.report()        # acknowledged, errors, max_stall_s, gaps
     missing = load.verify(members)  # {member: [keys not found]}, empty when nothing was lost
 
@@ -117,6 +119,30 @@ class LoadWriter(object):
                 next_at = time.monotonic()
         if current is not None:
             current.close()
+
+    def settle(self, writes=10, timeout=120):
+        """Wait until `writes` more writes are acknowledged from now: before an operation, the load is running;
+        after it, writes flow again, so any stall the operation caused has ended and is measured. Polls instead of
+        sleeping a fixed time; fails after timeout seconds without them."""
+        wanted = len(self.acknowledged) + writes
+        deadline = time.monotonic() + timeout
+        while len(self.acknowledged) < wanted:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the load writer acknowledged %d of %d writes in %d s; errors: %s" % (
+                    len(self.acknowledged) - wanted + writes, writes, timeout, self.report()["error_kinds"]))
+            time.sleep(self.interval)
+
+    def settle_refused(self, errors=3, timeout=60):
+        """Wait until the writer has been refused `errors` more times (a cluster that takes no write, such as one
+        under a NOSPACE alarm) and nothing was acknowledged meanwhile."""
+        acknowledged, wanted = len(self.acknowledged), len(self.errors) + errors
+        deadline = time.monotonic() + timeout
+        while len(self.errors) < wanted:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the load writer was refused %d of %d times in %d s" % (
+                    len(self.errors) - wanted + errors, errors, timeout))
+            time.sleep(self.interval)
+        assert len(self.acknowledged) == acknowledged, "a write was acknowledged while writes were to be refused"
 
     def report(self):
         return {"acknowledged": len(self.acknowledged), "errors": len(self.errors),

@@ -134,15 +134,15 @@ def load_members(hosts):
     return [(h, str(PKI / "members" / h)) for h in hosts]
 
 
-def run_under_load(hosts, action, rate=20, settle=2.0):
-    """Start the load harness, let it write for `settle` s, run action(), write `settle` s more; return
-    (action's result, report with lost keys per member)."""
+def run_under_load(hosts, action, rate=20):
+    """Start the load harness, wait until it writes, run action(), wait until writes flow again (any stall the
+    action caused has then ended); return (action's result, report with lost keys per member)."""
     with LoadWriter(load_members(hosts), str(PKI), rate=rate) as load:
-        time.sleep(settle)
+        load.settle()
         started = time.monotonic()
         result = action()
         seconds = round(time.monotonic() - started, 1)
-        time.sleep(settle)
+        load.settle()
     report = load.report()
     report["seconds"] = seconds
     report["lost"] = {h: len(keys) for h, keys in load.verify(load_members(hosts)).items()}
@@ -150,8 +150,11 @@ def run_under_load(hosts, action, rate=20, settle=2.0):
 
 
 def record(name, data):
-    """Figures for docs/benchmark.md, in .cache/restart-figures.json."""
+    """Figures for docs/benchmark.md, in .cache/restart-figures.json (locked: scenarios may run side by side)."""
+    import fcntl
     path = ROOT / ".cache" / "restart-figures.json"
-    figures = json.loads(path.read_text()) if path.exists() else {}
-    figures[name] = data
-    path.write_text(json.dumps(figures, indent=1) + "\n")
+    with open(ROOT / ".cache" / ".restart-figures.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        figures = json.loads(path.read_text()) if path.exists() else {}
+        figures[name] = data
+        path.write_text(json.dumps(figures, indent=1) + "\n")

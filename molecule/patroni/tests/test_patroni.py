@@ -214,8 +214,21 @@ class Observed(object):
         self.threads = [threading.Thread(target=self.write), threading.Thread(target=self.poll)]
         for thread in self.threads:
             thread.start()
-        time.sleep(3)
+        # Writes and samples are flowing before the operation starts.
+        try:
+            wait_for(lambda: self.sent >= 5 and len(self.samples) >= 2, seconds=60, what="the writer and the poller")
+        except BaseException:
+            self.stop.set()
+            self._close()
+            raise
         return self
+
+    def loop_after(self, moment):
+        """Whether the primary ran an HA loop as the leader (refreshing its leader key) after moment."""
+        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager"
+                  % moment.strftime("%Y-%m-%d %H:%M:%S"))
+        return any(datetime.datetime.fromisoformat(line.split()[0][:26]) > moment.replace(tzinfo=None)
+                   for line in log.splitlines() if "the leader with the lock" in line)
 
     def write(self):
         while not self.stop.is_set():
@@ -242,8 +255,17 @@ class Observed(object):
             time.sleep(0.5)
 
     def __exit__(self, *exc):
-        time.sleep(LOOP_WAIT + 3)
-        self.stop.set()
+        # The window closes once the primary has refreshed its leader key after the operation (its HA loop runs
+        # every loop_wait), so the longest gap between two loops spans the operation's end.
+        ended = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            wait_for(lambda: self.loop_after(ended), seconds=3 * LOOP_WAIT, what="an HA loop of the primary")
+        finally:
+            self.stop.set()
+            self._close()
+        return False
+
+    def _close(self):
         for thread in self.threads:
             thread.join()
         try:
@@ -254,7 +276,6 @@ class Observed(object):
         self.rc = self.writer.wait(timeout=30)
         if self.rc != 0 or output.strip():
             self.failures.append("psql ended with %s: %s" % (self.rc, output.strip()[-500:]))
-        return False
 
     def report(self):
         """Checks and figures of the window."""

@@ -316,11 +316,11 @@ def test_03_takeover_keeps_members_data_and_rbac_and_restarts_one_at_a_time_unde
     stem = str(PIGSTY / "etcd" / "pg-test-1")
     with LoadWriter([(h, stem) for h in HOSTS], str(PIGSTY / "ca"), rate=20, prefix="/pg/pg-test/load/",
                     login=("pg-test", PG_PASSWORD), ca_file=str(PIGSTY / "ca" / "ca.crt")) as load:
-        time.sleep(2)
+        load.settle()
         started = time.monotonic()
         out = playbook(inv)
         seconds = round(time.monotonic() - started, 1)
-        time.sleep(2)
+        load.settle()
     lost = load.verify([(h, stem) for h in HOSTS])
     report = load.report()
     assert not any(lost.values()), lost

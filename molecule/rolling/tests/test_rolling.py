@@ -112,7 +112,7 @@ def test_04_benchmark_rolling_against_naive_restart():
         procs = [ssh_background(h, "systemctl restart etcd") for h in HOSTS]
         return [p.wait(timeout=120) for p in procs]
 
-    _rcs, theirs = run_under_load(HOSTS, naive, settle=10.0)
+    _rcs, theirs = run_under_load(HOSTS, naive)
     record("benchmark: rolling restart (ours)", ours)
     record("benchmark: naive restart of all members at once", theirs)
     assert_nothing_lost(ours)

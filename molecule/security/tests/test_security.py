@@ -202,6 +202,7 @@ def test_02_hardening_and_tls_as_etcd_applies_them():
 
 
 def test_03_a_rerun_changes_nothing():
+    # Also: the operator inventory the next tests use describes the cluster Molecule converged.
     out = playbook(INV)
     assert changes(out) == 0, out[-3000:]
 
@@ -210,9 +211,9 @@ def test_04_rolling_restart_moves_leadership_first_and_a_backup_works_with_auth_
     before = pids(HOSTS)
     with LoadWriter([(h, str(CONSUMERS / "patroni")) for h in HOSTS], str(CONSUMERS), rate=20, prefix="/pg-test/load1/",
                     login=("patroni-a", PATRONI_A["password"]), ca_file=str(CONSUMERS / "ca.crt")) as load:
-        time.sleep(2)
+        load.settle()
         out = playbook(INV, "-t", "etcd_launch")
-        time.sleep(2)
+        load.settle()
     report = load.report()
     lost = load.verify([(h, str(CONSUMERS / "patroni")) for h in HOSTS])
     after = pids(HOSTS)
@@ -234,19 +235,19 @@ def test_05_credentials_rotated_under_load_without_a_failed_request():
     members = [(h, str(CONSUMERS / "patroni")) for h in HOSTS]
     with LoadWriter(members, str(CONSUMERS), rate=20, prefix="/pg-test/rotate-a/", login=("patroni-a", PATRONI_A["password"]),
                     ca_file=str(CONSUMERS / "ca.crt")) as load_a:
-        time.sleep(1)
+        load_a.settle()
         # 1. The new credentials exist beside the old ones.
         out = playbook(security_inventory("rotate-1", users=[PATRONI_A, patroni_b, VIP]))
         assert changes(out) >= 1
         # 2. The consumer switches to them (here: a second writer starts, then the first stops).
         with LoadWriter(members, str(CONSUMERS), rate=20, prefix="/pg-test/rotate-b/",
                         login=("patroni-b", patroni_b["password"]), ca_file=str(CONSUMERS / "ca.crt")) as load_b:
-            time.sleep(1)
+            load_b.settle()
             load_a.stop()
             # 3. The old user goes.
             out = playbook(security_inventory("rotate-2", users=[dict(PATRONI_A, state="absent"), patroni_b, VIP]))
             assert changes(out) >= 1
-            time.sleep(1)
+            load_b.settle()
     for load in (load_a, load_b):
         report = load.report()
         assert report["errors"] == 0 and report["acknowledged"] > 0, report
@@ -326,7 +327,7 @@ def test_07_ca_rotation_under_load_loses_nothing():
     phases, restarted, seconds = [], [], 0.0
     with LoadWriter(members, str(CONSUMERS), rate=20, prefix="/pg-test/ca-rotation/",
                     login=("patroni-b", "molecule-Patroni-B2"), ca_file=str(CONSUMERS / "ca.crt")) as load:
-        time.sleep(2)
+        load.settle()
         # One phase per run, as documented: trust, reissue, finish (and complete).
         for run in range(3):
             if run == 1:
@@ -341,7 +342,7 @@ def test_07_ca_rotation_under_load_loses_nothing():
                           if (PKI / "ca-rotation.json").exists() else None)
             restarted.append(sorted(h for h, pid in pids(HOSTS).items() if pid != previous[h]))
             assert "etcd_ca_rotate again" in out or "rotation is complete" in out
-        time.sleep(2)
+        load.settle()
     seconds = round(seconds, 1)
     report = load.report()
     lost = load.verify(members)
