@@ -67,13 +67,12 @@ $(COLLECTION_COPY): FORCE
 FORCE:
 
 ANSIBLE_TEST = bin=$$(scripts/core-env $(1) test) && cd $(COLLECTION_COPY) && PATH=$$bin:$$PATH ansible-test
-sanity: bootstrap $(COLLECTION_COPY)
-	$(call ANSIBLE_TEST,$(CORE)) sanity --local --requirements --python 3.11 --color no
+# Sanity or unit tests on the suite's own ansible-core, or on another supported release:
+# make sanity-core CORE_VERSION=2.16.19.
+CORE_VERSION ?= $(CORE)
+sanity: sanity-core
+units: units-core
 
-units: bootstrap $(COLLECTION_COPY)
-	$(call ANSIBLE_TEST,$(CORE)) units --local --requirements --python 3.11 --color no
-
-# Sanity or unit tests on another supported ansible-core release: make sanity-core CORE_VERSION=2.16.19.
 sanity-core: bootstrap $(COLLECTION_COPY)
 	$(call ANSIBLE_TEST,$(CORE_VERSION)) sanity --local --requirements --python 3.11 --color no
 
@@ -82,10 +81,10 @@ units-core: bootstrap $(COLLECTION_COPY)
 
 # Unit tests on the other supported ansible-core releases (tests/matrix.yml), sanity on the oldest: sanity runs on
 # both ends of the supported range (the newest is make sanity), units on every release; a sanity run costs minutes.
-matrix: bootstrap $(COLLECTION_COPY)
+matrix: bootstrap
 	set -e; for v in $(filter-out $(CORE),$(MATRIX)); do echo "=== ansible-core $$v"; \
-	  if [ "$$v" = "$(OLDEST)" ]; then ( $(call ANSIBLE_TEST,$$v) sanity --local --requirements --python 3.11 --color no ); fi; \
-	  ( $(call ANSIBLE_TEST,$$v) units --local --requirements --python 3.11 --color no ); done
+	  if [ "$$v" = "$(OLDEST)" ]; then $(MAKE) --no-print-directory sanity-core CORE_VERSION=$$v; fi; \
+	  $(MAKE) --no-print-directory units-core CORE_VERSION=$$v; done
 
 # The docs site (antsibull-docs and Sphinx, warnings are errors): .cache/docs/build/build/html/index.html.
 docs: bootstrap
@@ -97,15 +96,12 @@ integration: images builds
 	python -m pytest -q tests/integration
 
 molecule: images archive
-	set -e; for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; start=$$(date +%s); molecule test -s $$s; \
-	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
+	set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory scenario PREPARE= SCENARIO=$$s; done
 
 # The default scenario (1-, 3- and 5-member clusters) with the oldest supported ansible-core on the controller (the
 # others run on the newest).
 molecule-oldest: images archive
-	set -e; bin=$$(scripts/core-env $(OLDEST) molecule); for s in $(OLDEST_SCENARIOS); do \
-	  echo "=== molecule scenario $$s on ansible-core $(OLDEST)"; start=$$(date +%s); PATH=$$bin:$$PATH molecule test -s $$s; \
-	  echo "=== molecule scenario $$s: $$(( $$(date +%s) - start )) s"; done
+	set -e; for s in $(OLDEST_SCENARIOS); do $(MAKE) --no-print-directory scenario-oldest PREPARE= SCENARIO=$$s; done
 
 # One scenario, timed: make scenario SCENARIO=backup (scenario-oldest: on the oldest supported ansible-core).
 # tests/suite.py prepares the images and archives once and passes PREPARE= (empty).

@@ -30,15 +30,16 @@ def parts():
     """[(stage, [lane, ...])]: a lane is [(part, argv)]; the stages run in order, the lanes of a stage at once."""
     core, matrix, oldest = make_var("CORE")[0], make_var("MATRIX"), make_var("OLDEST")[0]
     scenarios, oldest_scenarios = make_var("SCENARIOS"), make_var("OLDEST_SCENARIOS")
-    copy = ".cache/collection-%d/ansible_collections/dcs/etcd"
+
+    def make(name, **variables):
+        return ["make", "--no-print-directory", name] + ["%s=%s" % item for item in variables.items()]
 
     def target(name, lane=1, **variables):
-        return ["make", "--no-print-directory", name, "COLLECTION_COPY=" + copy % lane] + \
-            ["%s=%s" % item for item in variables.items()]
+        return make(name, COLLECTION_COPY=".cache/collection-%d/ansible_collections/dcs/etcd" % lane, **variables)
     # Two lanes of about the same length (3.7 and 3.4 min on 2026-12-06): the integration tests (real etcd on
     # loopback, about one core) alone; the other checks in lane 2, on one copy of the collection, so that no two
     # parts use one ansible-core virtualenv at once (ansible-test installs into it).
-    lane1 = [("integration", ["make", "--no-print-directory", "integration"])]
+    lane1 = [("integration", make("integration"))]
     lane2 = []
     for v in [core] + ([oldest] if oldest != core else []):
         lane2 += [("sanity %s" % v, target("sanity-core", 2, CORE_VERSION=v)),
@@ -46,14 +47,11 @@ def parts():
     lane2 += [("units %s" % v, target("units-core", 2, CORE_VERSION=v)) for v in matrix if v not in (core, oldest)]
     lane2 += [("lint", target("lint", 2)), ("docs", target("docs", 2))]
     stages = [
-        [[("bootstrap", ["make", "--no-print-directory", "bootstrap"]),
-          ("images and archives", ["make", "--no-print-directory", "archive"]),
-          ("etcd builds", ["make", "--no-print-directory", "builds"])]],
+        [[("bootstrap", make("bootstrap")), ("images and archives", make("archive")), ("etcd builds", make("builds"))]],
         [lane1, lane2],
         molecule_lanes(
-            [("molecule %s" % s, ["make", "--no-print-directory", "scenario", "PREPARE=", "SCENARIO=" + s]) for s in scenarios] +
-            [("molecule %s on %s" % (s, oldest), ["make", "--no-print-directory", "scenario-oldest", "PREPARE=", "SCENARIO=" + s])
-             for s in oldest_scenarios]),
+            [("molecule %s" % s, make("scenario", PREPARE="", SCENARIO=s)) for s in scenarios] +
+            [("molecule %s on %s" % (s, oldest), make("scenario-oldest", PREPARE="", SCENARIO=s)) for s in oldest_scenarios]),
     ]
     return stages
 

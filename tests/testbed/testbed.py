@@ -49,6 +49,11 @@ LABEL = "dcs.etcd.testbed"
 SUITES = ("bookworm", "trixie")
 
 
+def version_key(version):
+    """X.Y.Z as numbers, for ordering releases."""
+    return tuple(int(n) for n in version.split("."))
+
+
 def env():
     e = dict(os.environ)
     e["CONTAINERS_CONF"] = str(HERE / "containers.conf")
@@ -280,8 +285,7 @@ GO_PACKAGES = {"etcd": "go.etcd.io/etcd/server/v3", "etcdctl": "go.etcd.io/etcd/
 
 
 def go_env():
-    e = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod -buildvcs=false", GOTOOLCHAIN="local", GOWORK="off")
-    return e
+    return dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod -buildvcs=false", GOTOOLCHAIN="local", GOWORK="off")
 
 
 def go(*args, cwd):
@@ -304,7 +308,7 @@ def newest_patch(minor):
         common = found if common is None else common & found
     if not common:
         sys.exit(f"the Go module proxy serves no etcd {minor}.x release of {', '.join(GO_PACKAGES.values())}")
-    return max(common, key=lambda v: tuple(int(n) for n in v.split(".")))
+    return max(common, key=version_key)
 
 
 def build_version(version):
@@ -317,12 +321,11 @@ def build_version(version):
         except SystemExit as exc:
             # The module proxy did not answer: the newest build of that minor in the cache serves, said aloud.
             cached = sorted((p.name[1:] for p in (CACHE / "bin").glob(f"v{minor}.*") if (p / "etcdutl").exists()),
-                            key=lambda v: tuple(int(n) for n in v.split(".")))
+                            key=version_key)
             if not cached:
                 raise
             version = cached[-1]
             print(f"{exc}\nusing the cached build of etcd {version}", file=sys.stderr)
-    path = CACHE / "archives" / f"etcd-v{version}-linux-amd64.tar.gz"
     bindir = CACHE / "bin" / f"v{version}"
     started = time.monotonic()
     built = False
@@ -404,7 +407,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("image")
-    p.add_argument("suite", choices=["bookworm", "trixie"])
+    p.add_argument("suite", choices=SUITES)
     p = sub.add_parser("up")
     p.add_argument("name")
     p.add_argument("count", type=int)
