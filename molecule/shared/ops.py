@@ -50,14 +50,17 @@ def playbook(inv, *args, fail=False, background=False, log=None):
         return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     started = time.monotonic()
     res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    seconds = round(time.monotonic() - started, 1)
     if log is not None:
-        log.append({"args": [str(a) for a in args], "seconds": round(time.monotonic() - started, 1),
-                    "rc": res.returncode})
+        log.append({"args": [str(a) for a in args], "seconds": seconds, "rc": res.returncode})
     out = res.stdout + res.stderr
-    # The whole output of every run, for a failure's post-mortem (the assertion shows only its end).
+    # The whole output of every run, for a failure's post-mortem (the assertion shows only its end), and its
+    # wall time: where a scenario's time goes.
     logs = ROOT / ".cache" / "playbook-logs" / WORK.name
     logs.mkdir(parents=True, exist_ok=True)
-    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(" ".join(argv) + "\n" + out)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("::", 1)[-1]
+    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(
+        "%s\n# %s s, exit status %d, test %s\n%s" % (" ".join(argv), seconds, res.returncode, test, out))
     if fail:
         assert res.returncode != 0, out[-4000:]
     else:
