@@ -2,11 +2,14 @@
 
 Usage: python3 tests/suite.py [--keep-going] [PART ...]   (no PART: every part; `python3 tests/suite.py --list`)
 
-The checks that need no test-bed host (ansible-lint, ansible-test, Sphinx) and the integration tests each keep
-about one core busy, so they run in two lanes at once on the project's two cores (see parts()). The Molecule
-scenarios run in MOLECULE_LANES lanes (default 2): one scenario alone leaves about a third of the two cores idle,
-waiting on SSH, systemd and etcd; two use them fully. A lane's output is printed when each of its parts ends. The
-first failed part stops the suite (a lane finishes the part it is in), unless --keep-going. The times go to
+First the preparation, in a row (bootstrap, images and archives, etcd builds). Then every other part runs in
+SUITE_LANES lanes (default 2, the project's two cores): the checks that need no test-bed host (ansible-lint,
+ansible-test, Sphinx: one chain, see parts()), the integration tests and the Molecule scenarios. Each lane takes
+the next part as soon as it is free: the static checks first (a mistake they find ends the suite early), then
+the scenarios, the longest expected first (EXPECTED), so that the lanes end close together whatever each part
+really takes. One scenario alone leaves about a third of the two cores idle, waiting on SSH, systemd and etcd;
+two parts at once use them fully. A part's output is printed when it ends. The first failed part stops the
+suite (the other lane finishes the part it is in), unless --keep-going. The times go to
 .cache/suite-times.json; docs/testing.md keeps the latest figures."""
 import json
 import os
@@ -27,51 +30,36 @@ def make_var(name):
 
 
 def parts():
-    """[(stage, [lane, ...])]: a lane is [(part, argv)]; the stages run in order, the lanes of a stage at once."""
+    """(preparation, pool): the preparation is [(part, argv)], run in a row; the pool is [[(part, argv), ...]],
+    jobs of one or more parts (a job's parts run in a row), in the order the lanes take them."""
     core, matrix, oldest = make_var("CORE")[0], make_var("MATRIX"), make_var("OLDEST")[0]
     scenarios, oldest_scenarios = make_var("SCENARIOS"), make_var("OLDEST_SCENARIOS")
 
     def make(name, **variables):
         return ["make", "--no-print-directory", name] + ["%s=%s" % item for item in variables.items()]
 
-    def target(name, lane=1, **variables):
-        return make(name, COLLECTION_COPY=".cache/collection-%d/ansible_collections/dcs/etcd" % lane, **variables)
-    # Two lanes of about the same length (3.7 and 3.4 min on 2026-12-06): the integration tests (real etcd on
-    # loopback, about one core) alone; the other checks in lane 2, on one copy of the collection, so that no two
-    # parts use one ansible-core virtualenv at once (ansible-test installs into it).
-    lane1 = [("integration", make("integration"))]
-    lane2 = []
+    def target(name, **variables):
+        return make(name, COLLECTION_COPY=".cache/collection-2/ansible_collections/dcs/etcd", **variables)
+    # The checks are one job, on one copy of the collection, so that no two parts use one ansible-core
+    # virtualenv at once (ansible-test installs into it): about as long as the integration tests (real etcd on
+    # loopback), the other job that starts first.
+    checks = []
     for v in [core] + ([oldest] if oldest != core else []):
-        lane2 += [("sanity %s" % v, target("sanity-core", 2, CORE_VERSION=v)),
-                  ("units %s" % v, target("units-core", 2, CORE_VERSION=v))]
-    lane2 += [("units %s" % v, target("units-core", 2, CORE_VERSION=v)) for v in matrix if v not in (core, oldest)]
-    lane2 += [("lint", target("lint", 2)), ("docs", target("docs", 2))]
-    stages = [
-        [[("bootstrap", make("bootstrap")), ("images and archives", make("archive")), ("etcd builds", make("builds"))]],
-        [lane1, lane2],
-        molecule_lanes(
-            [("molecule %s" % s, make("scenario", PREPARE="", SCENARIO=s)) for s in scenarios] +
-            [("molecule %s on %s" % (s, oldest), make("scenario-oldest", PREPARE="", SCENARIO=s)) for s in oldest_scenarios]),
-    ]
-    return stages
+        checks += [("sanity %s" % v, target("sanity-core", CORE_VERSION=v)),
+                   ("units %s" % v, target("units-core", CORE_VERSION=v))]
+    checks += [("units %s" % v, target("units-core", CORE_VERSION=v)) for v in matrix if v not in (core, oldest)]
+    checks += [("lint", target("lint")), ("docs", target("docs"))]
+    preparation = [("bootstrap", make("bootstrap")), ("images and archives", make("archive")),
+                   ("etcd builds", make("builds"))]
+    molecule = [("molecule %s" % s, make("scenario", PREPARE="", SCENARIO=s)) for s in scenarios] + \
+        [("molecule %s on %s" % (s, oldest), make("scenario-oldest", PREPARE="", SCENARIO=s)) for s in oldest_scenarios]
+    pool = [[("integration", make("integration"))], checks] + \
+        [[part] for part in sorted(molecule, key=lambda part: -EXPECTED.get(part[0].split()[1], 120))]
+    return preparation, pool
 
 
-def molecule_lanes(scenarios):
-    """The scenarios in MOLECULE_LANES lanes (default 2): the longest first (EXPECTED), each onto the lane that
-    ends first. The same lanes every run."""
-    count = max(1, int(os.environ.get("MOLECULE_LANES", "2")))
-
-    def expected(name):
-        return EXPECTED.get(name.split()[1], 120)
-    lanes, ends = [[] for lane in range(count)], [0] * count
-    for name, argv in sorted(scenarios, key=lambda item: -expected(item[0])):
-        lane = ends.index(min(ends))
-        lanes[lane].append((name, argv))
-        ends[lane] += expected(name)
-    return [lane for lane in lanes if lane]
-
-
-# Seconds each scenario took in the two-lane suite on the project's machine, 2026-12-06 (docs/testing.md).
+# Seconds each scenario took with two parts at once on the project's machine, 2026-12-06 (docs/testing.md):
+# the lanes take the longest first, so that a short one ends the suite.
 EXPECTED = {"security": 566, "scale": 421, "backup": 351, "patroni": 272, "rolling": 261, "default": 235,
             "maintain": 208, "pigsty": 151, "monitor": 128, "upgrade": 101, "clusters": 75}
 
@@ -117,25 +105,34 @@ class Suite(object):
         if code != 0:
             self.failed.set()
 
-    def run_lane(self, lane, stream):
-        for name, argv in lane:
-            self.run_part(name, argv, stream)
+    def run_lane(self, jobs, stream):
+        """Take the next job from jobs (shared by the lanes) until none is left."""
+        while True:
+            with self.lock:
+                if not jobs:
+                    return
+                job = jobs.pop(0)
+            for name, argv in job:
+                self.run_part(name, argv, stream)
 
-    def run(self, stages, only):
+    def run(self, preparation, pool, only):
         started = time.monotonic()
-        for stage in stages:
-            lanes = [[(n, a) for n, a in lane if not only or n in only or n.split()[0] in only] for lane in stage]
-            lanes = [lane for lane in lanes if lane]
-            if len(lanes) == 1:
-                self.run_lane(lanes[0], stream=True)
-            elif lanes:
-                threads = [threading.Thread(target=self.run_lane, args=(lane, False)) for lane in lanes]
+
+        def wanted(name):
+            return not only or name in only or name.split()[0] in only
+        self.run_lane([[part] for part in preparation if wanted(part[0])], stream=True)
+        jobs = [[part for part in job if wanted(part[0])] for job in pool]
+        jobs = [job for job in jobs if job]
+        if not self.failed.is_set() or self.keep_going:
+            count = max(1, min(int(os.environ.get("SUITE_LANES", "2")), len(jobs)))
+            if count == 1:
+                self.run_lane(jobs, stream=True)
+            else:
+                threads = [threading.Thread(target=self.run_lane, args=(jobs, False)) for lane in range(count)]
                 for thread in threads:
                     thread.start()
                 for thread in threads:
                     thread.join()
-            if self.failed.is_set() and not self.keep_going:
-                break
         total = time.monotonic() - started
         self.report(total)
         return 0 if not self.failed.is_set() else 1
@@ -143,7 +140,7 @@ class Suite(object):
     def report(self, total):
         width = max([len(result[0]) for result in self.results] + [len("whole suite (wall clock)")])
         row = "| {:<%d} | {:>8} | {:<6} |" % width
-        print("\nsuite: time of each part (the parts of a stage's lanes ran side by side)")
+        print("\nsuite: time of each part (after the preparation, %s parts at once)" % os.environ.get("SUITE_LANES", "2"))
         print(row.format("part", "seconds", "result"))
         print(row.format("-" * width, "-" * 8, "-" * 6))
         for name, seconds, ok in self.results:
@@ -159,16 +156,14 @@ class Suite(object):
 
 
 def main(argv):
-    stages = parts()
+    preparation, pool = parts()
     if argv[:1] == ["--list"]:
-        for stage in stages:
-            for lane in stage:
-                for name, command in lane:
-                    print("%-28s %s" % (name, " ".join(command)))
+        for name, command in preparation + [part for job in pool for part in job]:
+            print("%-28s %s" % (name, " ".join(command)))
         return 0
     os.environ.setdefault("ANSIBLE_FORCE_COLOR", "0")
     keep_going = "--keep-going" in argv
-    return Suite(keep_going).run(stages, set(argv) - {"--keep-going"})
+    return Suite(keep_going).run(preparation, pool, set(argv) - {"--keep-going"})
 
 
 if __name__ == "__main__":
