@@ -27,9 +27,12 @@ print-%:
 bootstrap:
 	scripts/bootstrap test
 
+# The scenarios' images: Debian 12 and 13, and Debian 12 with what the maintain, monitor and patroni scenarios
+# need beside etcd (tests/testbed/testbed.py FLAVORS), each built once per machine.
+IMAGES := bookworm trixie bookworm-fio bookworm-prometheus bookworm-postgresql
+
 images: bootstrap
-	$(TESTBED) image bookworm
-	$(TESTBED) image trixie
+	set -e; for i in $(IMAGES); do $(TESTBED) image $$i; done
 
 archive: images
 	set -e; for s in distro bookworm trixie; do $(TESTBED) archive $$s; done

@@ -1,7 +1,8 @@
 """Real systemd hosts for tests and the sandbox: rootful podman containers reached over SSH.
 
 Subcommands:
-  image SUITE                 build localhost/dcs-etcd-testbed:SUITE with debootstrap (cached)
+  image SUITE[-FLAVOR]        build localhost/dcs-etcd-testbed:SUITE with debootstrap (cached); with a
+                              FLAVOR, that image with the Debian packages FLAVORS names installed
   up NAME COUNT [--image SUITE[,SUITE...]] [--subnet-id N] [--inventory FILE] [--group G] [--vars k=v ...]
                               start COUNT containers on network dcs-etcd-NAME, write an inventory
   down NAME                   remove the containers and network of NAME (only ours, by name)
@@ -47,6 +48,19 @@ IMAGE = "localhost/dcs-etcd-testbed"
 PACKAGES = "systemd,systemd-sysv,dbus,python3,openssh-server,sudo,iproute2,procps,ca-certificates"
 LABEL = "dcs.etcd.testbed"
 SUITES = ("bookworm", "trixie")
+# The Debian packages a scenario needs beside etcd (what its users run next to it), installed once per machine
+# into an image of their own instead of by each scenario run: SUITE-FLAVOR, for example bookworm-fio.
+FLAVORS = {
+    # The disk check of the maintain scenario.
+    "fio": "apt-get install -y -qq --no-install-recommends fio",
+    # The monitoring host of the monitor scenario (the package enables its service).
+    "prometheus": "apt-get install -y -qq --no-install-recommends prometheus",
+    # PostgreSQL 15 for Patroni (patroni scenario): no cluster of the package's own, no service of its own.
+    "postgresql": "apt-get install -y -qq --no-install-recommends postgresql-common python3-venv && "
+                  "echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf && "
+                  "apt-get install -y -qq --no-install-recommends postgresql-15 && "
+                  "systemctl disable postgresql && install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/15",
+}
 
 
 def version_key(version):
@@ -112,10 +126,21 @@ def ssh_key():
     return key
 
 
-def image(suite):
-    tag = f"{IMAGE}:{suite}"
+def image_name(name):
+    """(suite, flavor) of an image name SUITE or SUITE-FLAVOR; exits naming what is accepted."""
+    suite, _, flavor = name.partition("-")
+    if suite not in SUITES or flavor and flavor not in FLAVORS:
+        sys.exit(f"image {name}: one of {', '.join(SUITES)}, optionally with -FLAVOR, one of {', '.join(FLAVORS)}")
+    return suite, flavor
+
+
+def image(name):
+    suite, flavor = image_name(name)
+    tag = f"{IMAGE}:{name}"
     if podman("image", "exists", tag, check=False).returncode == 0:
         return tag
+    if flavor:
+        return flavored(image(suite), flavor, tag)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix=f"dcs-etcd-{suite}-", dir="/var/tmp") as rootfs:
         subprocess.run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", suite, rootfs,
@@ -134,6 +159,20 @@ def image(suite):
                        stdin=tar.stdout, env=env(), check=True, stdout=subprocess.DEVNULL)
         if tar.wait() != 0:
             sys.exit("tar of the rootfs failed")
+    print(f"built {tag} in {time.time() - started:.0f}s", file=sys.stderr)
+    return tag
+
+
+def flavored(base, flavor, tag):
+    """base with FLAVORS[flavor] installed (apt in a plain container of it, then committed as tag)."""
+    started = time.time()
+    cname = "dcs-etcd-image-" + tag.rsplit(":", 1)[1]
+    podman("rm", "-f", cname, check=False, capture=True)
+    script = ("set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; %s; apt-get clean; "
+              "rm -rf /var/lib/apt/lists/*; truncate -s 0 /etc/machine-id" % FLAVORS[flavor])
+    podman("run", "--name", cname, "--label", f"{LABEL}=image", base, "sh", "-c", script, capture=True)
+    podman("commit", "-q", "--change", 'CMD ["/sbin/init"]', cname, tag, capture=True)
+    podman("rm", "-f", cname, capture=True)
     print(f"built {tag} in {time.time() - started:.0f}s", file=sys.stderr)
     return tag
 
@@ -173,8 +212,8 @@ def wait_ssh(addresses, key, timeout=90):
 def up(args):
     # One image for every host, or one per host (comma-separated, in order).
     suites = args.image.split(",")
-    if len(suites) not in (1, args.count) or any(suite not in SUITES for suite in suites):
-        sys.exit(f"--image: one of {', '.join(SUITES)}, or {args.count} of them separated by commas")
+    if len(suites) not in (1, args.count):
+        sys.exit(f"--image: one image (SUITE or SUITE-FLAVOR), or {args.count} of them separated by commas")
     tags = [image(suite) for suite in (suites * args.count if len(suites) == 1 else suites)]
     key = ssh_key()
     net = f"dcs-etcd-{args.name}"
@@ -407,7 +446,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("image")
-    p.add_argument("suite", choices=SUITES)
+    p.add_argument("suite", metavar="SUITE[-FLAVOR]")
     p = sub.add_parser("up")
     p.add_argument("name")
     p.add_argument("count", type=int)

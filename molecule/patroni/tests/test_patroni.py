@@ -1,16 +1,16 @@
 """Patroni end to end: our 3-member etcd cluster is the DCS of a PostgreSQL cluster that Patroni manages, and
 our operations on etcd cost Patroni neither its primary nor a write.
 
-PostgreSQL 15 comes from Debian's packages and Patroni from PyPI (fetched on the controller, installed offline
-on the hosts); the first two hosts run a Patroni node each and connect to etcd with the consumer certificate
-the role issues for them (etcd_client_certs, without CN: Patroni speaks etcd's HTTP gateway). In order: the
-clusters come up; then, each while a client writes to PostgreSQL through the primary from the other node and
-Patroni's REST API is polled twice a second, a rolling restart (-t etcd_launch), the rolling upgrade from
-etcd 3.4.23 to 3.5.16, and -t etcd_maintain. After each: the same primary, never demoted (its role, timeline
-and postmaster start time never changed), the replica still streaming, every write committed, and no DCS
-error in Patroni's log. The longest time between two successful HA loops of the primary (each one refreshes
-the leader key), and the longest interval in which a Patroni-like client could not renew a lease through etcd's
-gateway (LeaseProbe), are recorded for docs/benchmark.md."""
+PostgreSQL 15 comes from Debian's packages (in the test bed's image) and Patroni from PyPI (fetched on the
+controller, installed offline on the hosts); the first two hosts run a Patroni node each and connect to etcd with
+the consumer certificate the role issues for them (etcd_client_certs, without CN: Patroni speaks etcd's HTTP
+gateway). In order: the clusters come up; then, each while a client writes to PostgreSQL through the primary from
+the other node and Patroni's REST API is polled twice a second, a rolling restart (-t etcd_launch), the rolling
+upgrade from etcd 3.4.23 to 3.5.16, and -t etcd_maintain. After each: the same primary, never demoted (its role,
+timeline and postmaster start time never changed), the replica still streaming, every write committed, and no DCS
+error in Patroni's log. The longest time between two successful HA loops of the primary (each one refreshes the
+leader key), and the longest interval in which a Patroni-like client could not renew a lease through etcd's gateway
+(LeaseProbe), are recorded for docs/benchmark.md."""
 import datetime
 import json
 import pathlib
@@ -62,16 +62,12 @@ def fetch_wheels():
                     PATRONI, "setuptools", "wheel"], check=True)
 
 
+# Debian's PostgreSQL 15 (without a cluster or service of its own) and python3-venv are in the image
+# bookworm-postgresql (tests/testbed/testbed.py FLAVORS); Patroni goes into a virtualenv from the wheels.
 INSTALL = """set -e
-export DEBIAN_FRONTEND=noninteractive
 mkdir -p /tmp/wheels && tar -C /tmp/wheels -xf -
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql-common python3-venv >/dev/null
-echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
-systemctl disable --now postgresql >/dev/null 2>&1
+test -x /usr/lib/postgresql/15/bin/postgres
 systemd-tmpfiles --create /usr/lib/tmpfiles.d/postgresql-common.conf
-install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/15
 python3 -m venv /opt/patroni
 /opt/patroni/bin/pip install -q --disable-pip-version-check --no-index --find-links /tmp/wheels '%s'
 """ % PATRONI
