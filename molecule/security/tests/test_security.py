@@ -1,12 +1,13 @@
 """Access control and certificates of a running 3-member cluster with RBAC on, checked from outside with the
 etcd3 client and Python's ssl module.
 
-In order: least privilege (a certificate without a user, a member certificate used as a client and another
-CA's certificate are refused; a consumer reads and writes its prefix only; a certificate-only user reads its
-key only); the unit's hardening and TLS settings as etcd applies them; a re-run changes nothing; a rolling
-restart under load moves leadership first, and a backup works, with auth on; a consumer's credentials rotated
-under load without a failed request; a password changed in the inventory; a member certificate close to
-expiry renewed by a plain run, served without a restart; authentication turned off only when asked."""
+In order: the cluster deploys with RBAC on and a re-run changes nothing; least privilege (a certificate
+without a user, a member certificate used as a client and another CA's certificate are refused; a consumer
+reads and writes its prefix only; a certificate-only user reads its key only); the unit's hardening and TLS
+settings as etcd applies them; a rolling restart under load moves leadership first, and a backup works, with
+auth on; a consumer's credentials rotated under load without a failed request; a password changed in the
+inventory; a member certificate close to expiry renewed by a plain run, served without a restart; member
+changes and maintenance with auth on; the CA rotated under load; authentication turned off only when asked."""
 import datetime
 import json
 import pathlib
@@ -105,6 +106,15 @@ def other_ca_certificate(directory, cn):
     return str(directory / "other")
 
 
+def test_00_a_cluster_with_rbac_on_deploys_and_a_rerun_changes_nothing():
+    # The operator's inventory deploys the cluster (no Molecule converge: the tests drive every run).
+    out = playbook(INV)
+    assert changes(out) > 0
+    out = playbook(INV)
+    assert changes(out) == 0, out[-3000:]
+    assert ROOT_PASSWORD not in out and PATRONI_A["password"] not in out
+
+
 def test_01_least_privilege():
     # Authentication is on: a certificate of the cluster CA whose CN is no user, and a member's own
     # certificate used as a client, are refused every key.
@@ -199,12 +209,6 @@ def test_02_hardening_and_tls_as_etcd_applies_them():
     with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
         with socket.create_connection((HOSTS[0], 2379), timeout=5) as raw:
             context.wrap_socket(raw).do_handshake()
-
-
-def test_03_a_rerun_changes_nothing():
-    # Also: the operator inventory the next tests use describes the cluster Molecule converged.
-    out = playbook(INV)
-    assert changes(out) == 0, out[-3000:]
 
 
 def test_04_rolling_restart_moves_leadership_first_and_a_backup_works_with_auth_on():
