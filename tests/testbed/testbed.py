@@ -128,7 +128,7 @@ def ssh_key():
 
 def image_name(name):
     """(suite, flavor) of an image name SUITE or SUITE-FLAVOR; exits naming what is accepted."""
-    suite, _, flavor = name.partition("-")
+    suite, flavor = (name.split("-", 1) + [""])[:2]
     if suite not in SUITES or flavor and flavor not in FLAVORS:
         sys.exit(f"image {name}: one of {', '.join(SUITES)}, optionally with -FLAVOR, one of {', '.join(FLAVORS)}")
     return suite, flavor
