@@ -278,12 +278,18 @@ class Observed(object):
         primaries = set(s[self.primary] for s in self.samples)
         replicas = set(s[self.replica][0] for s in self.samples)
         since = self.started.strftime("%Y-%m-%d %H:%M:%S")
-        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager" % since)
+        # From the primary's last HA loop before the window: an operation shorter than loop_wait may see only the
+        # loop after it, and the gap that spans it starts before the window (2026-12-06, -t etcd_maintain).
+        lookback = (self.started - datetime.timedelta(seconds=3 * LOOP_WAIT)).strftime("%Y-%m-%d %H:%M:%S")
+        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager" % lookback)
         # short-iso-precise: 2026-12-03T13:20:35.123456+0000 host patroni[pid]: ...
-        loops = [datetime.datetime.fromisoformat(line.split()[0][:26]) for line in log.splitlines()
+        every = [datetime.datetime.fromisoformat(line.split()[0][:26]) for line in log.splitlines()
                  if "the leader with the lock" in line]
+        start = self.started.replace(tzinfo=None)
+        loops = [t for t in every if t <= start][-1:] + [t for t in every if t > start]
         gaps = [round((b - a).total_seconds(), 1) for a, b in zip(loops, loops[1:])]
-        trouble = [line for line in log.splitlines() if TROUBLE.search(line)]
+        trouble = [line for line in log.splitlines()
+                   if TROUBLE.search(line) and datetime.datetime.fromisoformat(line.split()[0][:26]) > start]
         for host in PG:
             trouble += [line for line in ssh(host, "journalctl -u patroni --since '%s UTC' --no-pager" % since)
                         .splitlines() if TROUBLE.search(line) and host != self.primary]
