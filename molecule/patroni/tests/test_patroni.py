@@ -42,6 +42,8 @@ CERTS = [{"name": "patroni", "cn": "", "hosts": PG, "dir": "/etc/patroni/etcd", 
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 30, 10, 10
 TROUBLE = re.compile(r"Error communicating with DCS|failed to update leader lock|refresh_lease|[Dd]emot|"
                      r"promoted self|acquired session lock|Lost lock|not owner of the lease")
+# The line the primary logs at each HA loop in which it refreshed its leader key.
+LOOP = "the leader with the lock"
 FIGURES = {}
 
 
@@ -219,12 +221,22 @@ class Observed(object):
             raise
         return self
 
+    def journal(self, since):
+        """The primary's Patroni log lines since `since` (UTC), each as (its time, naive UTC; the line). The
+        continuation lines of a multi-line message carry the time of its first line."""
+        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager"
+                  % since.strftime("%Y-%m-%d %H:%M:%S"))
+        lines, moment = [], since.replace(tzinfo=None)
+        for line in log.splitlines():
+            # short-iso-precise: 2026-12-03T13:20:35.123456+0000 host patroni[pid]: ...
+            if line[:1].isdigit():
+                moment = datetime.datetime.fromisoformat(line.split()[0][:26])
+            lines.append((moment, line))
+        return lines
+
     def loop_after(self, moment):
         """Whether the primary ran an HA loop as the leader (refreshing its leader key) after moment."""
-        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager"
-                  % moment.strftime("%Y-%m-%d %H:%M:%S"))
-        return any(datetime.datetime.fromisoformat(line.split()[0][:26]) > moment.replace(tzinfo=None)
-                   for line in log.splitlines() if "the leader with the lock" in line)
+        return any(t > moment.replace(tzinfo=None) for t, line in self.journal(moment) if LOOP in line)
 
     def write(self):
         while not self.stop.is_set():
@@ -280,16 +292,12 @@ class Observed(object):
         since = self.started.strftime("%Y-%m-%d %H:%M:%S")
         # From the primary's last HA loop before the window: an operation shorter than loop_wait may see only the
         # loop after it, and the gap that spans it starts before the window (2026-12-06, -t etcd_maintain).
-        lookback = (self.started - datetime.timedelta(seconds=3 * LOOP_WAIT)).strftime("%Y-%m-%d %H:%M:%S")
-        log = ssh(self.primary, "journalctl -u patroni -o short-iso-precise --since '%s UTC' --no-pager" % lookback)
-        # short-iso-precise: 2026-12-03T13:20:35.123456+0000 host patroni[pid]: ...
-        every = [datetime.datetime.fromisoformat(line.split()[0][:26]) for line in log.splitlines()
-                 if "the leader with the lock" in line]
+        lines = self.journal(self.started - datetime.timedelta(seconds=3 * LOOP_WAIT))
         start = self.started.replace(tzinfo=None)
+        every = [t for t, line in lines if LOOP in line]
         loops = [t for t in every if t <= start][-1:] + [t for t in every if t > start]
         gaps = [round((b - a).total_seconds(), 1) for a, b in zip(loops, loops[1:])]
-        trouble = [line for line in log.splitlines()
-                   if TROUBLE.search(line) and datetime.datetime.fromisoformat(line.split()[0][:26]) > start]
+        trouble = [line for t, line in lines if t > start and TROUBLE.search(line)]
         for host in PG:
             trouble += [line for line in ssh(host, "journalctl -u patroni --since '%s UTC' --no-pager" % since)
                         .splitlines() if TROUBLE.search(line) and host != self.primary]
