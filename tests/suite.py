@@ -67,6 +67,7 @@ EXPECTED = {"security": 566, "scale": 421, "backup": 351, "patroni": 272, "rolli
 class Suite(object):
     def __init__(self, keep_going=False):
         self.keep_going = keep_going
+        self.lanes = max(1, int(os.environ.get("SUITE_LANES", "2")))
         self.results = []  # (part, seconds, ok)
         self.failed = threading.Event()
         self.lock = threading.Lock()
@@ -124,7 +125,7 @@ class Suite(object):
         jobs = [[part for part in job if wanted(part[0])] for job in pool]
         jobs = [job for job in jobs if job]
         if not self.failed.is_set() or self.keep_going:
-            count = max(1, min(int(os.environ.get("SUITE_LANES", "2")), len(jobs)))
+            count = max(1, min(self.lanes, len(jobs)))
             if count == 1:
                 self.run_lane(jobs, stream=True)
             else:
@@ -140,7 +141,7 @@ class Suite(object):
     def report(self, total):
         width = max([len(result[0]) for result in self.results] + [len("whole suite (wall clock)")])
         row = "| {:<%d} | {:>8} | {:<6} |" % width
-        print("\nsuite: time of each part (after the preparation, %s parts at once)" % os.environ.get("SUITE_LANES", "2"))
+        print("\nsuite: time of each part (after the preparation, %d parts at once)" % self.lanes)
         print(row.format("part", "seconds", "result"))
         print(row.format("-" * width, "-" * 8, "-" * 6))
         for name, seconds, ok in self.results:
