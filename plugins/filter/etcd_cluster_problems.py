@@ -50,7 +50,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import cluster_problems
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import cluster_problems
 
 
 def etcd_cluster_problems(read, expect):

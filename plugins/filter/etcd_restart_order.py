@@ -44,7 +44,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import restart_order
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import restart_order
 
 
 def etcd_restart_order(hosts, plan, cluster=None):

@@ -60,7 +60,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import version_errors
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import version_errors
 
 
 def etcd_version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):

@@ -155,7 +155,7 @@ verify:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import ARGUMENT_SPEC
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.inputs import ARGUMENT_SPEC
 
 
 def main():

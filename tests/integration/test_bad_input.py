@@ -1,5 +1,5 @@
 """Bad input is refused with a message naming the variable, before any host is contacted (end to end, through
-./etcd.yml; every refusal of the plan is unit-tested in tests/unit/plugins/module_utils/test_plan.py).
+./etcd.yml; every refusal of the plan is unit-tested in tests/unit/plugins/module_utils/plan/).
 
 The inventory's hosts are loopback addresses on port 1, where nothing listens: had the playbook tried to
 reach a host, the run would end UNREACHABLE instead of with the expected message."""
@@ -54,7 +54,7 @@ def archive(tmp_path):
     return path
 
 
-# Every refusal is unit-tested in tests/unit/plugins/module_utils/test_plan.py; these run a few of them end to
+# Every refusal is unit-tested in tests/unit/plugins/module_utils/plan/; these run a few of them end to
 # end, through ./etcd.yml, to show that the plan refuses before any host is contacted.
 @pytest.mark.parametrize("hosts,expected", [
     ({"127.0.0.11": {"etcd_seq": 1}, "127.0.0.12": {}}, "etcd_seq"),

@@ -64,7 +64,7 @@ import json  # noqa: E402
 import pathlib  # noqa: E402
 
 from ansible_collections.dcs.etcd.plugins.module_utils import _etcdctl  # noqa: E402
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import cluster_problems  # noqa: E402
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import cluster_problems  # noqa: E402
 from ansible_collections.dcs.etcd.plugins.modules import etcd_cluster_info, etcd_maintenance  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to the dcs.etcd collection: upgrades. Which members of the run hold data of another version than the
+target, whether the version change is safe (versions.version_errors against what the members run and hold, and
+against what the repositories would install), and the upgrade itself: refused without a running, healthy
+cluster, planned with a snapshot on the leader first."""
+
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations
+__metaclass__ = type
+
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import leader_host
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import names
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import version_errors
+
+
+def upgrading_hosts(run, facts):
+    """The members of the run that hold data and have another etcd version installed than the target."""
+    target = run.target_version()
+    if not VERSION_RE.match(target or "") or run.removing:
+        return []
+    return [h for h in run.order if h in run.play and facts.states[h] and facts.states[h]["has_data"]
+            and facts.states[h]["version"] and facts.states[h]["version"] != target]
+
+
+def plan_upgrade(run, facts, plan, upgrade_hosts):
+    """The version guard on every run that installs, and the upgrade of upgrade_hosts."""
+    target = run.target_version()
+    removing = plan["removing"]
+    plan["upgrade"] = None
+    current = []
+    if not (removing and plan["rebuild"]):
+        current = [facts.states[h]["version"] for h in run.order
+                   if facts.states.get(h) and facts.states[h]["has_data"] and facts.states[h]["version"]]
+        current += [(m.get("status") or {}).get("version") for m in facts.members if (m.get("status") or {}).get("version")]
+    if plan["rebuild"]:
+        current = []
+    if not (removing and not plan["rebuild"]):
+        auth = (facts.read or {}).get("auth_enabled") if facts.read_ok else None
+        for message in version_errors(target, current, run.param("etcd_known_bad_versions") or [], auth,
+                                      run.target_source()):
+            run.refuse(message)
+        # Without a pinned version, the hosts that have no etcd get the repository's: the same guard.
+        if not VERSION_RE.match(target or "") and run.param("etcd_install_method") == "package":
+            for host in run.order:
+                state = facts.states.get(host)
+                if host in run.play and state and not state["version"] and state["candidate"]:
+                    for message in version_errors(
+                            state["candidate"], current, run.param("etcd_known_bad_versions") or [], auth,
+                            "the etcd-server package that the repositories of %s offer (etcd %s; pin another "
+                            "with etcd_version)" % (host, state["candidate"])):
+                        run.refuse(message)
+    if not upgrade_hosts:
+        return
+    versions = sorted(set(facts.states[h]["version"] for h in upgrade_hosts))
+    if not facts.running:
+        run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: no member is running, so no snapshot can be "
+                   "taken first. Start the cluster with its current version (the version installed now: %s), then "
+                   "upgrade. Nothing was changed." % (names(upgrade_hosts), run.cluster, target, ", ".join(versions)))
+        return
+    if not facts.read_ok:
+        run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: %s. Nothing was changed."
+                   % (names(upgrade_hosts), run.cluster, target, facts.read_problem or "the cluster was not read"))
+        return
+    problems = facts.voter_problems(facts.voters)
+    if problems:
+        run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the cluster is not healthy (%s). Nothing was "
+                   "changed." % (names(upgrade_hosts), run.cluster, target, "; ".join(problems)))
+        return
+    leader = leader_host(dict(hosts=facts.hosts, order=run.order), facts.read)
+    backup_dir = str(run.param("etcd_backup_dir") or "/var/backups/etcd").rstrip("/")
+    plan["upgrade"] = dict(
+        hosts=upgrade_hosts, target=target, from_versions=versions,
+        snapshot_host=leader, snapshot_endpoint=facts.hosts[leader]["client_url"] if leader else None,
+        snapshot_file="%s/%s-before-%s.db" % (backup_dir, run.cluster, target))
+    if leader is None or not facts.reachable(leader):
+        run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the leader's host is %s, so no snapshot can be "
+                   "taken there first. Nothing was changed."
+                   % (names(upgrade_hosts), run.cluster, target,
+                      "not in the inventory" if leader is None else "unreachable (%s)" % leader))
+
+
+def install_settings(run):
+    """Where the install stage takes etcd from: the archive (its path on the controller, the members it holds) or
+    the package (probed for its version when none is pinned)."""
+    version = parse_version(run.archive_version())
+    return dict(
+        method=run.param("etcd_install_method"),
+        archive_path=(run.controller.get("archive_path") or run.archive_path())
+        if run.param("etcd_install_method") == "archive" else "",
+        archive_members=(["etcd", "etcdctl"] + (["etcdutl"] if version >= (3, 5, 0) else [])) if version else ["etcd", "etcdctl"],
+        download=False,
+        # Without a pinned version, the package's version is the repository's: probed, as the target of the
+        # hosts that have no etcd yet.
+        probe_package="etcd-server" if run.param("etcd_install_method") == "package" and not run.param("etcd_version") else None,
+    )

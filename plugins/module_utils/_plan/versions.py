@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcs.etcd contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to the dcs.etcd collection: what etcd's releases allow, as the plan and the role's filters apply it:
+which version changes are safe (etcd's upgrade rules: one minor at a time, no downgrade, the last 3.5 patch
+before 3.6, no rolling 3.4 to 3.5 with authentication on, the known-bad list), which release reads which
+setting, and which version a member runs after a run. Pure functions over version strings and states."""
+
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations
+__metaclass__ = type
+
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
+
+# etcd's 3.5 to 3.6 upgrade guide: every 3.5 member must first run at least this patch release.
+LAST_35_BEFORE_36 = (3, 5, 26)
+
+
+def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):
+    """Why installing etcd `target` on a cluster whose members run or hold `current` would be unsafe, one
+    message per problem (etcd's upgrade rules); empty when it is safe or the target is unknown."""
+    wanted = parse_version(target)
+    if wanted is None:
+        return []
+    errors = []
+    if str(target) in [str(v).strip() for v in known_bad or []]:
+        errors.append(
+            "%s: etcd %s is on the known-bad list (etcd_known_bad_versions: %s). Choose another release; only if "
+            "you accept its known problems, remove it from etcd_known_bad_versions. Nothing was changed."
+            % (source, target, ", ".join(str(v) for v in known_bad)))
+    running = sorted(set(p for p in (parse_version(v) for v in current or []) if p is not None))
+    if not running:
+        return errors
+    lowest, highest = running[0], running[-1]
+    have = ", ".join(sorted(set(str(v) for v in current if parse_version(v))))
+    if wanted[0] != lowest[0] or wanted[0] != highest[0]:
+        errors.append("%s: etcd %s has another major version than the cluster's members (%s); etcd supports no "
+                      "such change in place. Nothing was changed." % (source, target, have))
+    elif wanted[:2] < highest[:2]:
+        errors.append("%s: etcd %s would downgrade the members running %s to minor version %d.%d. A member cannot "
+                      "start on data written by a newer minor version; to go back, restore a snapshot into a new "
+                      "cluster. Nothing was changed." % (source, target, have, wanted[0], wanted[1]))
+    elif wanted[1] > lowest[1] + 1:
+        errors.append("%s: etcd %s would skip a minor version: the cluster runs %s. Upgrade one minor version "
+                      "at a time (to %d.%d first, then on). Nothing was changed."
+                      % (source, target, have, lowest[0], lowest[1] + 1))
+    elif wanted[:2] == (3, 6) and lowest[:2] == (3, 5) and lowest < LAST_35_BEFORE_36:
+        errors.append("%s: etcd %s needs every 3.5 member on 3.5.%d or later first (the cluster runs %s); "
+                      "earlier 3.5 releases cannot run next to 3.6 members. Upgrade to the newest 3.5 release "
+                      "first. Nothing was changed." % (source, target, LAST_35_BEFORE_36[2], have))
+    elif lowest[:2] == (3, 4) and wanted[:2] == (3, 5) and auth_enabled is not False:
+        if auth_enabled:
+            reason = "RBAC authentication is enabled on the cluster"
+        else:
+            reason = "the run could not tell whether RBAC authentication is enabled (the cluster was not read, or did not say)"
+        errors.append("%s: etcd %s would upgrade the cluster from 3.4 to 3.5 member by member, but %s: etcd "
+                      "does not support a rolling 3.4 to 3.5 upgrade with authentication enabled. Disable it "
+                      "(etcdctl auth disable) for the upgrade, and enable it again afterwards. Nothing was "
+                      "changed." % (source, target, reason))
+    return errors
+
+
+def tls_min_version_supported(version):
+    """Whether an etcd release reads --tls-min-version (3.4.25+, 3.5.8+; a config file's unknown key is ignored
+    without a word, so the role writes it only where it is read)."""
+    parsed = parse_version(version)
+    return bool(parsed) and (parsed >= (3, 5, 8) or (3, 4, 25) <= parsed < (3, 5, 0))
+
+
+def version_after(state, target, installing):
+    """The etcd version a member of the run runs after this run, when known: the target the install stage
+    installs (the archive's or the pinned one), else what is installed on it, or what the repository
+    installs on a host that has none. state: the member's probed state (None: not known)."""
+    if not state:
+        return None
+    if installing and VERSION_RE.match(target or ""):
+        return target
+    if state["version"]:
+        return state["version"]
+    return state["candidate"] if installing else None

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+"""module_utils/_plan/convergence.py: restarts, followers first, the leader last."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import restart_order
+from .conftest import HOSTS, healthy, host, make, member, probe, read, refused, running
+
+
+def test_restart_on_request_followers_first_leader_last_and_its_successor():
+    cluster = read(member(1, applied=90), member(2, leader=True, applied=100), member(3, applied=99))
+    plan = make(tags=["etcd_launch"], probes=running(3), cluster=cluster)
+    assert all(plan["hosts"][h]["restart_reasons"] == ["restart requested (-t etcd_launch)"] for h in HOSTS[:3])
+    assert plan["restart"]["order"] == [host(1), host(3), host(2)] and plan["restart"]["leader_host"] == host(2)
+    assert plan["restart"]["successor"] == "etcd-3"
+    # The same rule orders the queue at restart time, with the leader of a fresh read.
+    fresh_read = read(member(1, leader=True), member(2), member(3))
+    assert restart_order([host(3), host(1)], plan, fresh_read) == [host(3), host(1)]
+    assert restart_order(HOSTS[:3], plan, fresh_read) == [host(2), host(3), host(1)]
+
+
+def test_restart_order_without_a_leader_keeps_the_inventory_order():
+    cluster = read(member(1), member(2), member(3), leader=False)
+    plan = make(play=HOSTS[:3], probes=running(3, stale=["binary replaced"]), cluster=cluster)
+    assert plan["restart"]["order"] == HOSTS[:3] and plan["restart"]["leader_host"] is None
+
+
+def test_a_stale_member_gets_a_reason():
+    probes = dict(running(2), **{host(3): probe(stale=["/etc/etcd/etcd.conf modified after start"])})
+    plan = make(probes=probes, cluster=healthy(3))
+    assert plan["hosts"][host(3)]["restart_reasons"] == [
+        "running process older than its files: /etc/etcd/etcd.conf modified after start"]
+    assert plan["hosts"][host(1)]["restart_reasons"] == []
+
+
+def test_a_requested_restart_of_a_cluster_that_cannot_spare_a_member_is_refused():
+    cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
+    plan = make(play=HOSTS[:2], tags=["etcd_launch"], probes=dict(running(2), **{host(3): probe(state="inactive")}),
+                cluster=cluster)
+    assert refused(plan, "Refusing to restart 10.0.0.11, 10.0.0.12", "(not: etcd-3): restarting one would leave fewer "
+                   "than a quorum", "is not healthy")
+    five = read(*[member(i, leader=(i == 1), healthy=(i != 5)) for i in range(1, 6)])
+    ok = make(n=5, play=HOSTS[:4], tags=["etcd_launch"], probes=dict(running(4), **{host(5): probe(state="inactive")}),
+              cluster=five)
+    assert ok["refusals"] == []
