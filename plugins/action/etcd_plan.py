@@ -180,6 +180,6 @@ class ActionModule(ActionBase):
         return dict(
             params=params, groups=groups, play_hosts=play_hosts, run_tags=run_tags, skip_tags=skip_tags,
             check_mode=bool(self._task.check_mode), paths=plain(args["paths"]), host_params=host_params,
-            host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["rebuilt"],
-            recovered=args["recovered"], peers=peers, compacted=args["compacted"], seq_hosts=seq_hosts,
+            host_facts=host_facts, probes=probes, cluster_read=read, rebuilt=args["phase"] == "rebuilt",
+            recovered=args["phase"] == "recovered", peers=peers, compacted=args["phase"] == "compacted", seq_hosts=seq_hosts,
         )

@@ -55,25 +55,23 @@ options:
     description: The role's file locations on a member (C(conf_file), C(unit_file), C(permit), C(ca_file)).
     type: dict
     default: {}
-  rebuilt:
-    description: The members were wiped for a rebuild (C(etcd_clean=true)) in this run; plan a new cluster.
-    type: bool
-    default: false
+  phase:
+    description:
+      - Which step of a run in several steps this planning follows, for the plan to take the next one.
+      - C(rebuilt) - the members were wiped for a rebuild (C(etcd_clean=true)) in this run; plan a new cluster.
+      - C(recovered) - the first half of a recovery (C(-t etcd_recover)) is done in this run; plan the re-adding of
+        the other members as a converge with C(etcd_init=existing) plans it.
+      - C(compacted) - the maintenance (C(-t etcd_maintain)) has compacted the keyspace in this run; plan the
+        defragmentation.
+      - Empty - the run's first planning.
+    type: str
+    choices: ["", rebuilt, recovered, compacted]
+    default: ""
   peers_var:
     description:
       - Name of the variable that holds the results of a loop of M(ansible.builtin.wait_for) over the old members'
         peer URLs (C(item.url)) that a restore found outside the inventory; one that did not fail answers.
     type: str
-  compacted:
-    description: The maintenance (C(-t etcd_maintain)) has compacted the keyspace in this run; plan the defragmentation.
-    type: bool
-    default: false
-  recovered:
-    description:
-      - The first half of a recovery (C(-t etcd_recover)) is done in this run; plan the re-adding of the other
-        members as a converge with C(etcd_init=existing) plans it.
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full

@@ -23,10 +23,9 @@ ARGUMENT_SPEC = dict(
     others_probe_var=dict(type="str", default="__etcd_others_probe"),
     read_var=dict(type="str"),
     paths=dict(type="dict", default={}),
-    rebuilt=dict(type="bool", default=False),
     peers_var=dict(type="str"),
-    recovered=dict(type="bool", default=False),
-    compacted=dict(type="bool", default=False),
+    # The step of a run in several steps this planning follows (a rebuild, a recovery, a maintenance).
+    phase=dict(type="str", choices=["", "rebuilt", "recovered", "compacted"], default=""),
 )
 
 # Parameters that can differ per member (read from each host's inventory variables, else the play's value).
