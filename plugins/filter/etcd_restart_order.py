@@ -32,7 +32,7 @@ author:
 
 EXAMPLES = r"""
 - name: Restart followers first, the leader last
-  ansible.builtin.include_tasks: restart_member.yml
+  ansible.builtin.include_tasks: shared/restart_member.yml
   loop: "{{ hosts_to_restart | dcs.etcd.etcd_restart_order(plan, cluster) }}"
 """
 
