@@ -25,8 +25,10 @@ options:
       - C(members), a list of C({name, peer_url}) the membership must equal, none a learner (omit to skip).
       - C(tolerate_down), peer URLs or names of members known to be down (not a problem while a quorum stays).
       - C(margin), how many more voting members may go down with a quorum still healthy (1 before a restart).
-      - C(version) and C(version_members), the etcd version those members (by name) must run.
+      - C(versions), a dict of member names to the etcd version each of those members must run.
       - C(catch_up), C({name, index}), a member that must have applied at least that raft index.
+      - C(tolerate_alarms), alarm names that are no problem (C(NOSPACE) while maintenance recovers from it; etcd
+        3.5 then reports every member unhealthy, which is no problem either).
     type: dict
     required: true
 author:

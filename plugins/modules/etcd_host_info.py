@@ -217,8 +217,9 @@ CAP_SYS_RESOURCE = 24
 VERSION_RE = re.compile(r"^etcd Version:\s*v?(\d+\.\d+\.\d+\S*)", re.MULTILINE)
 
 
-def parse_version(output):
-    """Return the version from `etcd --version` output, or None."""
+def version_of_binary(output):
+    """The version `etcd --version` printed (X.Y.Z and any suffix), or None; _backup.parse_version compares
+    versions as tuples."""
     match = VERSION_RE.search(output or "")
     return match.group(1) if match else None
 
@@ -458,7 +459,7 @@ def main():
     if os.access(etcd, os.X_OK):
         rc, out, err = module.run_command([etcd, "--version"])
         if rc == 0:
-            version = parse_version(out)
+            version = version_of_binary(out)
     data_dir = module.params["data_dir"]
     member = os.path.join(data_dir, "member")
     nr_open = _read("/proc/sys/fs/nr_open").strip()

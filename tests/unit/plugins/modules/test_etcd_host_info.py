@@ -8,7 +8,7 @@ from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
     has_capability,
     nofile_max,
     parse_nofile_hard,
-    parse_version,
+    version_of_binary,
     bus_unit_path,
     parse_busctl,
     process_start_epoch,
@@ -25,10 +25,10 @@ Max locked memory         8388608              8388608              bytes
 """
 
 
-def test_parse_version():
-    assert parse_version(VERSION_34) == "3.4.23"
-    assert parse_version(VERSION_35) == "3.5.1"
-    assert parse_version("garbage") is None
+def test_the_version_of_a_binary_is_read_from_its_output():
+    assert version_of_binary(VERSION_34) == "3.4.23"
+    assert version_of_binary(VERSION_35) == "3.5.1"
+    assert version_of_binary("garbage") is None
 
 
 def test_nofile_from_pid1():
