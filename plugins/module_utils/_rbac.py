@@ -18,7 +18,6 @@ ACCESS = {"read": "READ", "write": "WRITE", "readwrite": "READWRITE"}
 # `role get -w json` gives the permission type as a number (authpb.Permission.Type); 0 (READ) is left out.
 PERM_TYPES = {0: "READ", 1: "WRITE", 2: "READWRITE"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
-STATES = ("present", "absent")
 # What the etcd_plan action hands the plan instead of a usable password.
 MASK = "********"
 
@@ -113,13 +112,6 @@ def _entry_problems(kind, index, entry, member_names):
     elif kind == "etcd_users" and name in member_names:
         problems.append("%s.name=%s: a member's certificate carries that name as its CN, so etcd would take the "
                         "member certificate for this %s; choose another name." % (where, name, "user"))
-    state = entry.get("state", "present")
-    if state not in STATES:
-        problems.append("%s.state=%s: must be present or absent." % (where, state))
-    allowed = ("name", "state", "permissions") + (("password", "roles") if kind == "etcd_users" else ())
-    unknown = sorted(set(entry) - set(allowed))
-    if unknown:
-        problems.append("%s has unknown keys %s (allowed: %s)." % (where, ", ".join(unknown), ", ".join(allowed)))
     perms = entry.get("permissions") or []
     if not isinstance(perms, list):
         problems.append("%s.permissions must be a list." % where)
@@ -167,14 +159,14 @@ def rbac_problems(users, roles, member_names=()):
             seen.add(name)
     if problems:
         return problems
-    role_names = set(r["name"] for r in roles or [] if r.get("state", "present") == "present")
-    own_roles = set(u["name"] for u in users or [] if u.get("permissions") and u.get("state", "present") == "present")
+    role_names = set(r["name"] for r in roles or [] if (r.get("state") or "present") == "present")
+    own_roles = set(u["name"] for u in users or [] if u.get("permissions") and (u.get("state") or "present") == "present")
     for role in roles or []:
         if role["name"] in set(u["name"] for u in users or [] if u.get("permissions")):
             problems.append("etcd_roles: %s is also the own role of the user %s (made from its permissions); "
                             "rename one of them." % (role["name"], role["name"]))
     for index, user in enumerate(users or []):
-        if user.get("state", "present") != "present":
+        if (user.get("state") or "present") != "present":
             continue
         for role in user.get("roles") or []:
             if role not in role_names and role not in own_roles:
@@ -187,10 +179,10 @@ def desired(users, roles):
     Returns (roles, users): {name: {state, permissions}} and {name: {state, roles, password_set}}."""
     want_roles, want_users = {}, {}
     for role in roles or []:
-        want_roles[role["name"]] = dict(state=role.get("state", "present"),
+        want_roles[role["name"]] = dict(state=role.get("state") or "present",
                                         permissions=sorted(permission_of(p) for p in role.get("permissions") or []))
     for user in users or []:
-        state = user.get("state", "present")
+        state = user.get("state") or "present"
         names = list(user.get("roles") or [])
         if user.get("permissions"):
             want_roles[user["name"]] = dict(state=state, permissions=sorted(

@@ -77,8 +77,6 @@ def check_inventory(run):
 def check_parameters(run):
     """The general parameters: etcd_init, timing, compaction, timeouts, alert thresholds, the scrape certificate's
     directory."""
-    if run.param("etcd_init") not in ("new", "existing"):
-        run.refuse("etcd_init=%s: must be new or existing." % run.param("etcd_init"))
     hb, et = run.param("etcd_heartbeat_interval"), run.param("etcd_election_timeout")
     try:
         hb, et = int(hb), int(et)
@@ -90,8 +88,6 @@ def check_parameters(run):
         elif et < hb * 5 or et > 50000:
             run.refuse("etcd_election_timeout=%s: must be at least 5 x etcd_heartbeat_interval (%d) and at most "
                        "50000; etcd refuses to start otherwise." % (et, hb * 5))
-    if run.param("etcd_auto_compaction_mode") not in ("periodic", "revision"):
-        run.refuse("etcd_auto_compaction_mode=%s: must be periodic or revision." % run.param("etcd_auto_compaction_mode"))
     for name in ("etcd_health_timeout", "etcd_cert_valid_days"):
         try:
             if int(run.param(name)) <= 0:
@@ -140,10 +136,6 @@ def check_member_count(run):
 
 def check_backup_parameters(run):
     """The scheduled backup, restore, maintenance and disk check parameters."""
-    for name in ("etcd_backup", "etcd_restore_keep_old_data"):
-        if run.param(name) is not None and not isinstance(run.param(name), bool) and str(run.param(name)).lower() not in (
-                "true", "false", "yes", "no", "1", "0"):
-            run.refuse("%s=%s: must be true or false." % (name, run.param(name)))
     for name, least in (("etcd_backup_keep", 1), ("etcd_restore_bump_revision", 0)):
         try:
             if int(run.param(name, least)) < least or isinstance(run.param(name), bool):
@@ -165,8 +157,6 @@ def check_backup_parameters(run):
                 raise ValueError
         except (TypeError, ValueError):
             run.refuse("%s=%s: must be a whole number, 0 or more." % (name, run.param(name)))
-    if run.param("etcd_disk_check", "warn") not in ("fail", "warn", "skip"):
-        run.refuse("etcd_disk_check=%s: must be fail, warn or skip." % run.param("etcd_disk_check"))
     try:
         if float(run.param("etcd_disk_fsync_p99_max_ms", 10)) <= 0:
             raise ValueError
@@ -187,8 +177,6 @@ def check_install(run):
     """Where etcd comes from (archive or package), its version and checksum, and the version rules against the
     target alone."""
     method = run.param("etcd_install_method")
-    if method not in ("archive", "package"):
-        run.refuse("etcd_install_method=%s: must be archive or package." % method)
     version = str(run.param("etcd_version") or "")
     if version and not VERSION_RE.match(version):
         run.refuse("etcd_version=%s: must be X.Y.Z or empty." % version)

@@ -13,6 +13,8 @@ import ipaddress
 import posixpath
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 ARCHIVE_RE = re.compile(r"^etcd-v(\d+\.\d+\.\d+)-linux-([a-z0-9]+)\.tar\.gz$")
 CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SEQ_RE = re.compile(r"^[0-9]+$")
@@ -125,10 +127,9 @@ def port_ok(value):
 
 
 def as_bool(value):
-    """A boolean parameter as Ansible reads one (the argument spec has checked it is one)."""
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
+    """A boolean parameter as Ansible reads one: its truth table, the one the role's argument spec checked the
+    value against (a value it does not know is false)."""
+    return boolean(value, strict=False)
 
 
 def names(hosts):

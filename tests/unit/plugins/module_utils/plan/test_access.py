@@ -164,7 +164,6 @@ def test_consumer_certificates_are_planned():
 @pytest.mark.parametrize("params,expected", [
     ({"etcd_cert_renew_days": 4000}, "etcd_cert_renew_days=4000 must be below etcd_cert_valid_days"),
     ({"etcd_cert_fail_days": 100, "etcd_cert_warn_days": 10}, "must not exceed etcd_cert_warn_days"),
-    ({"etcd_tls_min_version": "TLS1.0"}, "etcd_tls_min_version=TLS1.0"),
     ({"etcd_tls_cipher_suites": ["RC4"]}, "etcd_tls_cipher_suites"),
 ])
 def test_certificate_and_tls_parameters(params, expected):

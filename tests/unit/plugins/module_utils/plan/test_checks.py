@@ -37,13 +37,11 @@ def test_a_host_in_the_groups_of_two_clusters_is_refused():
 
 
 @pytest.mark.parametrize("params,host_params,expected", [
-    ({"etcd_init": "fresh"}, None, "etcd_init=fresh: must be new or existing"),
     ({"etcd_port": 70000}, None, "etcd_port=70000: must be a port number"),
     ({"etcd_peer_port": 0}, None, "etcd_peer_port=0: must be a port number"),
     ({"etcd_port": 2380}, None, "etcd_port and etcd_peer_port must differ"),
     ({"etcd_election_timeout": 400}, None, "etcd_election_timeout=400: must be at least 5 x etcd_heartbeat_interval"),
     ({"etcd_heartbeat_interval": 0}, None, "etcd_heartbeat_interval=0: must be a positive number"),
-    ({"etcd_install_method": "docker"}, None, "etcd_install_method=docker"),
     ({"etcd_install_method": "archive"}, None, "needs exactly one of etcd_archive_src"),
     ({"etcd_install_method": "archive", "etcd_archive_url": "https://x.invalid/etcd-v3.5.16-linux-amd64.tar.gz"},
      None, "etcd_archive_url needs etcd_archive_checksum"),
@@ -56,15 +54,14 @@ def test_a_host_in_the_groups_of_two_clusters_is_refused():
     ({"etcd_install_method": "archive", "etcd_archive_src": "/a/etcd-v3.5.16-linux-amd64.tar.gz", "etcd_version": "3.4.23"},
      None, "etcd_version=3.4.23 but the archive etcd-v3.5.16-linux-amd64.tar.gz holds etcd 3.5.16"),
     ({"etcd_version": "3.5.1"}, None, "etcd 3.5.1 is on the known-bad list"),
-    ({"etcd_auto_compaction_mode": "sometimes"}, None, "etcd_auto_compaction_mode=sometimes"),
     ({"etcd_health_timeout": 0}, None, "etcd_health_timeout=0: must be a positive number"),
     ({"etcd_start_timeout": -1}, None, "etcd_start_timeout=-1"),
     ({"etcd_data": "data/etcd"}, None, "etcd_data=data/etcd: must be an absolute path"),
     ({"etcd_advertise_address": "https://10.0.0.1"}, None, "etcd_advertise_address=https://10.0.0.1"),
     (None, {HOSTS[1]: {"etcd_port": 1234, "etcd_peer_port": 1234}}, "etcd_port and etcd_peer_port must differ (both 1234) (on 10.0.0.12)"),
-], ids=["init", "port", "peer-port", "equal-ports", "election-timeout", "heartbeat", "install-method",
+], ids=["port", "peer-port", "equal-ports", "election-timeout", "heartbeat",
         "archive-no-source", "url-without-checksum", "unofficial-name", "relative-archive", "checksum-format",
-        "version-format", "version-differs-from-archive", "known-bad", "compaction", "health-timeout",
+        "version-format", "version-differs-from-archive", "known-bad", "health-timeout",
         "start-timeout", "relative-data", "advertise-url", "per-host-ports"])
 def test_bad_parameters_are_refused_before_any_host_is_probed(params, host_params, expected):
     plan = make(params=params, host_params=host_params)
@@ -167,7 +164,6 @@ def test_rebuild_is_refused_with_a_limit():
     ({"etcd_backup_dir": "backups"}, "etcd_backup_dir=backups: must be an absolute directory"),
     ({"etcd_backup_dir": "/var/lib"}, "etcd_backup_dir=/var/lib: must be an absolute directory of its own"),
     ({"etcd_restore_bump_revision": -1}, "etcd_restore_bump_revision=-1"),
-    ({"etcd_backup": "sometimes"}, "etcd_backup=sometimes: must be true or false"),
     ({"etcd_alert_backup_hours": 0}, "etcd_alert_backup_hours=0: must be a positive number"),
 ])
 def test_bad_backup_parameters_are_refused_before_any_host_is_probed(params, expected):
