@@ -140,7 +140,8 @@ def plan_probed(run, facts, plan):
     if operation is not None:
         # An operation registers nothing (the register stage's tasks, tagged always, find no host), but what it
         # plans itself.
-        plan["register"] = dict(hosts=[], mode="none", group=str(run.param("etcd_prometheus_group") or ""), rules_file="")
+        plan["register"] = dict(hosts=[], mode="none", group=str(run.param("etcd_prometheus_group") or ""), rules_file="",
+                                write=False, keep_files=[], remove_cluster=False)
         convergence.plan_member_actions(run, facts, plan, [], list(run.order), [], [])
         operation[1](run, facts, plan)
         return

@@ -72,8 +72,13 @@ def plan_register(run, facts, plan):
         mode = "prune" if plan["partial_removal"] else "remove"
     else:
         mode = "converge"
+    if mode == "prune":
+        # Only the removed members' target files go: those of the members that stay are kept as they are.
+        keep += [f["path"] for f in target_files]
     plan["register"] = dict(
         group=group, hosts=monitors, mode=mode, targets=targets, target_files=target_files, keep_files=keep,
+        # Whether the cluster's files (targets, rules, scrape certificate, dashboard) are written.
+        write=mode == "converge",
         targets_dir=targets_dir, members=members, cert_dir=cert_dir,
         rules_file="%s/etcd-%s.rules.yml" % (str(run.param("etcd_prometheus_rules_dir") or "/etc/prometheus/rules")
                                              .rstrip("/"), run.cluster),

@@ -95,7 +95,14 @@ def plan_recover(run, facts, plan):
         survivor=survivor, name=hosts[survivor]["name"], raft_index=status.get("raft_index"), others=others,
         outside=outside, suffix="before-recover-%s" % stamp,
         force_config="/run/etcd-force-new-cluster.yml",
-        dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf")
+        dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf",
+        # What the run says once the survivor runs alone and the others are back.
+        report="Cluster %s recovered from %s (%s, raft index %s)%s%s." % (
+            run.cluster, survivor, hosts[survivor]["name"],
+            "unknown" if status.get("raft_index") is None else status["raft_index"],
+            "; re-added: %s" % ", ".join(others) if others else "",
+            ". Outside this run: wipe %s with -l %s -t etcd_purge, then add them with -l %s -e etcd_init=existing"
+            % ((",".join(outside),) * 3) if outside else ""))
     # The first half ends with the survivor alone in its cluster, healthy.
     plan["verify"] = dict(host=survivor, endpoints=[hosts[survivor]["client_url"]], expect=dict(
         members=[dict(name=hosts[survivor]["name"], peer_url=hosts[survivor]["peer_url"])], tolerate_down=[],

@@ -42,6 +42,8 @@ def test_a_recovery_starts_from_the_member_with_the_highest_raft_index():
     assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(1)
     assert plan["recover"]["others"] == [host(2), host(3)] and plan["recover"]["suffix"] == "before-recover-20261202T070000Z"
     assert plan["verify"]["expect"]["members"] == [{"name": "etcd-1", "peer_url": peer(1)}]
+    assert plan["recover"]["report"] == "Cluster etcd recovered from 10.0.0.11 (etcd-1, raft index %s); re-added: " \
+        "10.0.0.12, 10.0.0.13." % plan["recover"]["raft_index"]
     two = read(member(1, raft=300), member(2, raft=310), member(3, healthy=False), leader=False)
     assert recover(two, probes=lost_probes(3))["recover"]["survivor"] == host(2)
 
@@ -52,6 +54,9 @@ def test_a_recovery_from_the_host_named_in_l():
     assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(3) and plan["recover"]["others"] == []
     assert plan["recover"]["outside"] == [host(1), host(2)]
     assert any("wipe them with -l 10.0.0.11,10.0.0.12 -t etcd_purge" in w for w in plan["warnings"])
+    assert plan["recover"]["report"] == (
+        "Cluster etcd recovered from 10.0.0.13 (etcd-3, raft index unknown). Outside this run: wipe 10.0.0.11,10.0.0.12 "
+        "with -l 10.0.0.11,10.0.0.12 -t etcd_purge, then add them with -l 10.0.0.11,10.0.0.12 -e etcd_init=existing.")
     # A member outside the run still runs etcd: it may hold the quorum; refused.
     probes[host(1)] = probe()
     alone = {"failed": True, "msg": "context deadline exceeded",
