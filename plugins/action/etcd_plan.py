@@ -106,8 +106,8 @@ class ActionModule(ActionBase):
         plan = make_plan(inputs, controller)
         result.update(plan)
         result["changed"] = False
-        shown = plan["warnings"] if plan["stage"] == "inputs" else plan.get("new_warnings", [])
-        if plan["stage"] != "probed" and shown:
+        shown = plan["warnings"] if plan["step"] == "inputs" else plan.get("new_warnings", [])
+        if plan["step"] != "probed" and shown:
             result["warnings"] = list(shown)
         if plan["refusals"]:
             result.update(failed=True, msg=" ".join(plan["refusals"]))

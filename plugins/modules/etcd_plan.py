@@ -101,7 +101,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-stage:
+step:
   description: What the plan was made from - C(inputs) (inventory only), C(probed) (the cluster must be read
     next), C(final).
   returned: always
@@ -133,11 +133,19 @@ joiners:
   returned: when planned with the probes
   type: list
   elements: dict
-removals:
-  description: Members to remove from the membership, and removal_via the host and endpoints to send it through.
-  returned: when members are removed
-  type: list
-  elements: dict
+removal:
+  description:
+    - What the run removes - active (a removal or a rebuild), rebuild (C(etcd_clean=true)), purge
+      (C(-t etcd_purge)), rebuilt (the second half of a rebuild), hosts (the hosts whose members leave),
+      partial (members stay), members (to remove from the membership) and via (the host and endpoints to send
+      the removals through).
+  returned: when planned with the probes
+  type: dict
+refresh:
+  description: The members of the run (run_hosts) and outside it (others) whose config and etcdctl profile record
+    the settled membership.
+  returned: when the plan is final
+  type: dict
 upgrade:
   description: Hosts to upgrade, the target, and where the snapshot taken first goes (the leader's host), or null.
   returned: when planned with the probes

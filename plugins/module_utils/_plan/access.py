@@ -177,7 +177,7 @@ def plan_access(run, facts, plan):
                  for name in sorted(wanted_roles)]
     user_list = [dict(name=u["name"], index=index, state=wanted_users[u["name"]]["state"],
                       roles=wanted_users[u["name"]]["roles"]) for index, u in enumerate(users)]
-    stage_runs = (plan["stages"]["auth"] and not plan["removing"] and (enable or disable or bool(users) or bool(roles))
+    stage_runs = (plan["stages"]["auth"] and not run.removing and (enable or disable or bool(users) or bool(roles))
                   and plan["verify"]["host"] is not None)
     # The auth stage, and every etcdctl call of the role once authentication is on, connect as root: every
     # member that runs must hold the root client certificate, or get it in this run.

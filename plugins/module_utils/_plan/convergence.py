@@ -43,16 +43,16 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
         info["write_permit"] = bootstrapping
         active = host in run.play and host not in removed and bool(state)
         info["install"] = info["binaries"] = info["create_user"] = False
-        if active and not plan["removing"]:
+        if active and not run.removing:
             # No etcd, or another version than the target (the archive's, or the pinned package version).
             info["binaries"] = state["version"] is None or bool(VERSION_RE.match(target or "")) and state["version"] != target
             info["install"] = info["binaries"] or not state["user_exists"]
             info["create_user"] = method == "package" and not state["user_exists"]
             any_install = any_install or info["install"]
-        info["remove"] = host in removed or (plan["rebuild"] and host in run.play)
+        info["remove"] = host in removed or (run.rebuild and host in run.play)
         info["stop"] = info["remove"] and bool(state) and state["unit_exists"]
         info["wipe"] = info["remove"] and bool(state)
-        info["start"] = (active and not plan["removing"] and not info["joining"]
+        info["start"] = (active and not run.removing and not info["joining"]
                          and not (state["running"] and state["enabled"]))
         info["start_no_block"] = bool(state) and not state["has_data"]
         info["daemon_reload"] = bool(state) and (state["unit_exists"] or method == "package")
@@ -80,7 +80,7 @@ def plan_restarts(run, facts, plan, joiners, removed):
         state = facts.states.get(host)
         reasons = []
         if host in run.play and state and state["running"] and host not in joiners and host not in removed \
-                and not plan["removing"]:
+                and not run.removing:
             if "etcd_launch" in run.run_tags:
                 reasons.append("restart requested (-t etcd_launch)")
             reasons += ["running process older than its files: %s" % r for r in state["stale_reasons"]]
@@ -114,7 +114,7 @@ def tolerated_down(run, facts, plan):
     for host in run.order:
         info = facts.hosts[host]
         state = facts.states.get(host)
-        if host in (plan.get("removed_hosts") or []):
+        if host in (run.removed):
             continue
         down = facts.probe_of(host) is not None and not facts.reachable(host)
         if host not in run.play and state is not None and not state["running"]:
@@ -146,7 +146,7 @@ def plan_final_check(run, facts, plan, settled, joiners, removed):
     # After a run that converges (not one that only removes), each member of the run runs the version it
     # is meant to run; a member still on another one fails the run, named.
     versions = {}
-    if not plan["removing"]:
+    if not run.removing:
         for host in run.play:
             after = version_after(facts.states.get(host), run.target_version(), plan["stages"]["install"])
             if host in hosts and facts.reachable(host) and after:
@@ -158,7 +158,7 @@ def plan_final_check(run, facts, plan, settled, joiners, removed):
     plan["verify"] = dict(host=via[0] if via else None, endpoints=endpoints, expect=expect,
                           restart_expect=dict(members=members, tolerate_down=tolerate, margin=1))
     # Refresh the membership recorded by members outside the run (config lines, etcdctl profile).
-    plan["settle"] = dict(
+    plan["refresh"] = dict(
         run_hosts=[h for h in expected if h in run.play] if joiners else [],
         others=[h for h in run.order if h not in run.play and h not in removed and facts.reachable(h)
                 and (facts.states.get(h) or {}).get("unit_exists")])

@@ -138,7 +138,7 @@ def guard_unreachable(run, facts, plan):
         run.refuse("Cannot bootstrap cluster %s: %s %s unreachable. Every member must take part in the "
                    "bootstrap; fix the connection, or take the host out of the group. Nothing was changed."
                    % (run.cluster, names(out_of_reach), "is" if len(out_of_reach) == 1 else "are"))
-    if plan["rebuild"] and out_of_reach:
+    if run.rebuild and out_of_reach:
         run.refuse("Cannot rebuild cluster %s (etcd_clean=true): %s cannot be reached, so it could be neither "
                    "wiped nor part of the new cluster. Nothing was changed." % (run.cluster, names(out_of_reach)))
     if not run.removing and run.play and all(h in facts.unreachable for h in run.play):
@@ -152,7 +152,7 @@ def guard_unreachable(run, facts, plan):
             run.warn("%s (%s) is unreachable: %s. Its etcd, data and config stay on it: wipe the host (or run -t "
                      "etcd_purge on it once it is back) before it is used again, and never start that etcd "
                      "again." % (host, facts.hosts[host]["name"],
-                                 "it is removed from the membership only" if plan.get("partial_removal")
+                                 "it is removed from the membership only" if plan["removal"]["partial"]
                                  else "it can be neither stopped nor wiped"))
         else:
             run.warn("%s (%s), outside this run, is unreachable: its config and etcdctl profile are not refreshed."

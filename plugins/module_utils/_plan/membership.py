@@ -18,8 +18,6 @@ def plan_removals(run, facts, plan, partial):
     """The members that leave, matched by peer URL (or name), removed through a member that stays."""
     hosts = facts.hosts
     removed, settled, voters = run.removed, run.settled, facts.voters
-    plan["removals"] = []
-    plan["removal_via"] = dict(host=None, endpoints=[])
     if run.rebuild or not partial:
         return
     # The members that leave, as etcd knows them (matched by peer URL, or by name for a host whose
@@ -49,12 +47,12 @@ def plan_removals(run, facts, plan, partial):
     for host in removed:
         member = facts.in_membership.get(host)
         if member:
-            plan["removals"].append(dict(host=host, name=hosts[host]["name"], id=member["id"],
-                                         peer_urls=list(member.get("peer_urls") or [])))
+            plan["removal"]["members"].append(dict(host=host, name=hosts[host]["name"], id=member["id"],
+                                                   peer_urls=list(member.get("peer_urls") or [])))
     via = [h for h in settled if facts.states.get(h) and facts.states[h]["running"] and facts.states[h]["has_data"]]
     endpoints = [(m.get("client_urls") or [None])[0] for m in staying_voters if m.get("started")]
-    plan["removal_via"] = dict(host=via[0] if via else (facts.read or {}).get("host"),
-                               endpoints=[e for e in endpoints if e])
+    plan["removal"]["via"] = dict(host=via[0] if via else (facts.read or {}).get("host"),
+                                  endpoints=[e for e in endpoints if e])
 
 
 def plan_joins(run, facts, plan, joining_run):

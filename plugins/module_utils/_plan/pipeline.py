@@ -31,7 +31,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan.tags import run_pro
 def make_plan(raw, controller):
     """The plan of a run (see the package's docstring for its three steps)."""
     run = Inputs(raw, controller)
-    plan = dict(cluster=run.cluster, stage="inputs", refusals=run.refusals, warnings=run.warnings,
+    plan = dict(cluster=run.cluster, step="inputs", refusals=run.refusals, warnings=run.warnings,
                 order=run.order, hosts={}, run_hosts=[h for h in run.order if h in run.play], others=[],
                 read=None, stages=stages_run(run.run_tags, run.skip_tags))
     # --- step 1: the inventory and the parameters (no host has been contacted) ---------------------------
@@ -75,8 +75,11 @@ def plan_probed(run, facts, plan):
     hosts = facts.hosts
     states = facts.states
     operation = OPERATIONS.get(run.operation)
-    plan.update(removing=run.removing, rebuild=run.rebuild, purging=run.purging, rebuilt=run.rebuilt,
-                operation=run.operation)
+    # What this run removes: -t etcd_clean/etcd_purge (members), or etcd_clean=true (a rebuild); hosts, partial,
+    # members and via are decided below and in membership.
+    plan["removal"] = dict(active=run.removing, rebuild=run.rebuild, purge=run.purging, rebuilt=run.rebuilt,
+                           hosts=run.removed, partial=False, members=[], via=dict(host=None, endpoints=[]))
+    plan["operation"] = run.operation
     # Not "unreachable": Ansible would take a result with that key for an unreachable host.
     plan["unreachable_hosts"] = facts.unreachable
     guards.refuse_failed_probes(run, facts)
@@ -86,7 +89,6 @@ def plan_probed(run, facts, plan):
 
     # --- removal ------------------------------------------------------------------------------------------
     removed, settled = run.removed, run.settled
-    plan["removed_hosts"] = removed
 
     def holds_member(host):
         """Whether a host that stays holds a member: on disk, in service, or in etcd's membership. Not
@@ -99,7 +101,7 @@ def plan_probed(run, facts, plan):
         return state["has_data"] or state["running"] or state["unit_exists"] or state["conf_exists"]
 
     partial = bool(removed) and any(holds_member(h) for h in settled)
-    plan["partial_removal"] = partial
+    plan["removal"]["partial"] = partial
     guards.guard_safeguard(run, facts, removed if not run.rebuild else [h for h in run.order if h in run.play],
                            run.purging, run.rebuild)
     guards.guard_data_and_ca(run, facts, run.removing, run.rebuild,
@@ -131,9 +133,9 @@ def plan_probed(run, facts, plan):
         plan["read"] = dict(host=read_hosts[0], check_auth=True,
                             endpoints=[hosts[h]["client_url"] for h in read_hosts if hosts[h]["client_url"]],
                             etcdctl_from_path=not states[read_hosts[0]]["version"])
-    plan["stage"] = "probed" if facts.read is None and needs_read else "final"
+    plan["step"] = "probed" if facts.read is None and needs_read else "final"
     access.plan_root_login(run, facts, plan, cert_not_user)
-    if plan["stage"] == "probed":
+    if plan["step"] == "probed":
         # The read comes first; the rest is planned with it.
         convergence.plan_member_actions(run, facts, plan, removed, settled, [], upgrade_hosts)
         return

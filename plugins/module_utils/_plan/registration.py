@@ -68,8 +68,8 @@ def plan_register(run, facts, plan):
                          content="# etcd member %s of cluster %s (written by dcs.etcd)\n%s" % (
                              entries[0]["labels"]["ins"], run.cluster, json.dumps(entries, indent=2, sort_keys=True)))
                     for name, entries in sorted(targets.items())]
-    if plan["removing"] and not plan["rebuild"]:
-        mode = "prune" if plan["partial_removal"] else "remove"
+    if run.removing and not run.rebuild:
+        mode = "prune" if plan["removal"]["partial"] else "remove"
     else:
         mode = "converge"
     if mode == "prune":

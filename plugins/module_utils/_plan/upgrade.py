@@ -28,16 +28,16 @@ def upgrading_hosts(run, facts):
 def plan_upgrade(run, facts, plan, upgrade_hosts):
     """The version guard on every run that installs, and the upgrade of upgrade_hosts."""
     target = run.target_version()
-    removing = plan["removing"]
+    removing = run.removing
     plan["upgrade"] = None
     current = []
-    if not (removing and plan["rebuild"]):
+    if not (removing and run.rebuild):
         current = [facts.states[h]["version"] for h in run.order
                    if facts.states.get(h) and facts.states[h]["has_data"] and facts.states[h]["version"]]
         current += [(m.get("status") or {}).get("version") for m in facts.members if (m.get("status") or {}).get("version")]
-    if plan["rebuild"]:
+    if run.rebuild:
         current = []
-    if not (removing and not plan["rebuild"]):
+    if not (removing and not run.rebuild):
         auth = (facts.read or {}).get("auth_enabled") if facts.read_ok else None
         for message in version_errors(target, current, run.param("etcd_known_bad_versions") or [], auth,
                                       run.target_source()):

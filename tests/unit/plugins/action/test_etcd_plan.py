@@ -66,7 +66,7 @@ def test_no_secret_reaches_the_plan_or_its_result(run_action, tmp_path, monkeypa
     text = json.dumps([inputs, controller, result])
     assert PASSWORD not in text and USER_PASSWORD not in text
     assert inputs["params"]["etcd_root_password"] == MASK and inputs["params"]["etcd_users"][0]["password"] == MASK
-    assert result["stage"] == "inputs" and not result.get("failed"), result.get("msg")
+    assert result["step"] == "inputs" and not result.get("failed"), result.get("msg")
 
 
 def test_a_password_with_a_blank_is_refused_without_its_text(run_action, tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ def test_the_files_of_each_member_name_the_client_certificate_that_member_holds(
     probes = {host(1): probe(root=True), host(2): probe(root=True), host(3): UNREACHABLE}
     cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = make(play=[host(3)], tags=["etcd_purge"], probes=probes, cluster=cluster)
-    assert plan["refusals"] == [] and plan["settle"]["others"] == [host(1), host(2)]
+    assert plan["refusals"] == [] and plan["refresh"]["others"] == [host(1), host(2)]
     assert [plan["hosts"][h]["root_client_files"] for h in HOSTS[:3]] == [True, True, False]
     assert plan["root_client"], "every member with data holds the root certificate"
     # A member deployed by an older release, without it: its files keep naming the member certificate.
@@ -47,7 +47,7 @@ def test_members_without_client_cert_auth_are_read_and_with_rbac_on_the_run_logs
     probes = running(3, config=PIGSTY_CONFIG)
     # First the cluster is read (RBAC on or not decides how the role's calls connect).
     first = make(probes=probes)
-    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    assert first["step"] == "probed" and first["read"]["check_auth"]
     # RBAC on, the certificate is no user: log in as root with etcd_root_password.
     params = {"etcd_root_password": _rbac.MASK}  # the action plugin masks it
     plan = make(probes=probes, cluster=no_user(healthy(3)), params=params)
@@ -63,11 +63,11 @@ def test_members_without_client_cert_auth_are_read_and_with_rbac_on_the_run_logs
 
 def test_members_that_run_this_roles_config_are_not_read_for_it_and_need_no_login():
     plan = make(probes=running(3, config=OURS, root=True))
-    assert plan["stage"] == "final" and plan["read"] is None and not plan["root_login"]
+    assert plan["step"] == "final" and plan["read"] is None and not plan["root_login"]
     # A config of ours written after the process started (an interrupted takeover): read again; the members
     # that still run Pigsty's config refuse the certificate, so the run logs in.
     stale = dict(running(3, config=OURS), **{host(1): probe(config=OURS, stale=[PATHS["conf_file"] + " modified after start"])})
-    assert make(probes=stale)["stage"] == "probed"
+    assert make(probes=stale)["step"] == "probed"
     plan = make(probes=stale, cluster=no_user(healthy(3)), params={"etcd_root_password": _rbac.MASK})
     assert plan["root_login"] and plan["refusals"] == []
     # Read, but every member takes the certificate (RBAC on, CN root): no login.
@@ -97,7 +97,7 @@ def test_auth_needs_the_root_password_and_refuses_contradictions():
 
 def test_rbac_problems_refuse_the_run_before_any_host():
     plan = _plan.make_plan(inputs(params={"etcd_users": [{"name": "etcd-2"}]}), {})
-    assert plan["stage"] == "inputs" and refused(plan, "etcd_users[0].name=etcd-2")
+    assert plan["step"] == "inputs" and refused(plan, "etcd_users[0].name=etcd-2")
 
 
 def test_the_auth_stage_orders_roles_before_users_and_deletions_last():

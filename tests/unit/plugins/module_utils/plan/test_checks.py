@@ -65,7 +65,7 @@ def test_a_host_in_the_groups_of_two_clusters_is_refused():
         "start-timeout", "relative-data", "advertise-url", "per-host-ports"])
 def test_bad_parameters_are_refused_before_any_host_is_probed(params, host_params, expected):
     plan = make(params=params, host_params=host_params)
-    assert plan["stage"] == "inputs" and refused(plan, expected), plan["refusals"]
+    assert plan["step"] == "inputs" and refused(plan, expected), plan["refusals"]
 
 
 @pytest.mark.parametrize("seqs,expected", [
@@ -168,4 +168,4 @@ def test_rebuild_is_refused_with_a_limit():
 ])
 def test_bad_backup_parameters_are_refused_before_any_host_is_probed(params, expected):
     plan = make(params=params)
-    assert plan["stage"] == "inputs" and refused(plan, expected), plan["refusals"]
+    assert plan["step"] == "inputs" and refused(plan, expected), plan["refusals"]

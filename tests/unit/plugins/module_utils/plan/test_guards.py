@@ -44,7 +44,7 @@ def test_a_member_outside_the_run_with_another_ca_is_refused_too():
 def test_fresh_hosts_and_a_rebuild_accept_a_new_ca():
     assert make(probes=dict((host(i), fresh()) for i in (1, 2, 3)), controller={"ca_sha256": None})["refusals"] == []
     plan = make(params={"etcd_clean": True}, probes=running(3), controller={"ca_sha256": None})
-    assert plan["refusals"] == [] and plan["rebuild"]
+    assert plan["refusals"] == [] and plan["removal"]["rebuild"]
 
 
 @pytest.mark.parametrize("tags,params,expected", [
@@ -71,7 +71,7 @@ def test_rebuild_is_refused_when_a_member_cannot_be_reached():
 def test_a_plain_converge_carries_on_without_an_unreachable_member():
     probes = dict(running(2), **{host(3): UNREACHABLE})
     # The cluster is read first: is the unreachable host a member at all?
-    assert make(probes=probes)["stage"] == "probed"
+    assert make(probes=probes)["step"] == "probed"
     plan = make(probes=probes, cluster=read(member(1, leader=True), member(2), member(3, healthy=False)))
     assert plan["refusals"] == [] and plan["unreachable_hosts"] == [host(3)]
     assert "10.0.0.13 (etcd-3) is unreachable: it is left out of this run" in " ".join(plan["warnings"])

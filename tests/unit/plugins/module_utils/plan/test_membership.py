@@ -34,7 +34,7 @@ def installed_not_started():
 def test_scale_out_one_to_three_needs_the_cluster_read_first():
     probes = {host(1): probe(), host(2): fresh(), host(3): fresh()}
     plan = make(play=HOSTS[1:3], params={"etcd_init": "existing"}, probes=probes)
-    assert plan["stage"] == "probed" and plan["read"]["host"] == host(1) and plan["read"]["endpoints"] == [client(1)]
+    assert plan["step"] == "probed" and plan["read"]["host"] == host(1) and plan["read"]["endpoints"] == [client(1)]
 
 
 def test_scale_out_one_to_three():
@@ -53,7 +53,7 @@ def test_scale_out_one_to_three():
     # The profile lists the voters while the new members join; the settled membership afterwards.
     assert two["client_endpoints"] == client(1)
     assert plan["settled"]["client_endpoints"] == ",".join([client(1), client(2), client(3)])
-    assert plan["settle"]["run_hosts"] == HOSTS[1:3] and plan["settle"]["others"] == [host(1)]
+    assert plan["refresh"]["run_hosts"] == HOSTS[1:3] and plan["refresh"]["others"] == [host(1)]
     assert plan["expected_hosts"] == HOSTS[:3]
 
 
@@ -125,18 +125,18 @@ def test_an_interrupted_bootstrap_is_not_a_stranger():
 def test_partial_removal():
     probes = running(5)
     plan = make(n=5, play=HOSTS[3:5], tags=["etcd_clean"], probes=probes, cluster=healthy(5))
-    assert plan["refusals"] == [] and plan["partial_removal"] and plan["removed_hosts"] == HOSTS[3:5]
-    assert [r["name"] for r in plan["removals"]] == ["etcd-4", "etcd-5"]
-    assert plan["removal_via"]["host"] == host(1)
-    assert plan["removal_via"]["endpoints"] == [client(1), client(2), client(3)]
+    assert plan["refusals"] == [] and plan["removal"]["partial"] and plan["removal"]["hosts"] == HOSTS[3:5]
+    assert [r["name"] for r in plan["removal"]["members"]] == ["etcd-4", "etcd-5"]
+    assert plan["removal"]["via"]["host"] == host(1)
+    assert plan["removal"]["via"]["endpoints"] == [client(1), client(2), client(3)]
     assert plan["hosts"][host(4)]["wipe"] and plan["hosts"][host(4)]["stop"] and not plan["hosts"][host(1)]["wipe"]
-    assert plan["settle"]["others"] == HOSTS[:3] and plan["settled"]["client_endpoints"].count("https") == 3
+    assert plan["refresh"]["others"] == HOSTS[:3] and plan["settled"]["client_endpoints"].count("https") == 3
     assert plan["expected_hosts"] == HOSTS[:3]
 
 
 def test_whole_cluster_removal_needs_no_read():
     plan = make(tags=["etcd_clean"], probes=running(3))
-    assert plan["refusals"] == [] and not plan["partial_removal"] and plan["removals"] == []
+    assert plan["refusals"] == [] and not plan["removal"]["partial"] and plan["removal"]["members"] == []
     assert plan["read"] is None and all(plan["hosts"][h]["wipe"] for h in HOSTS[:3])
 
 
@@ -153,7 +153,7 @@ def test_whole_cluster_removal_needs_no_read():
 ], ids=lambda x: x if isinstance(x, str) else "")
 def test_a_removal_that_would_cost_the_quorum_is_refused(case, probes, cluster, expected):
     plan = make(play=HOSTS[:2], tags=["etcd_clean"], probes=probes, cluster=cluster)
-    assert plan["partial_removal"], "a removal that leaves members behind is a partial removal"
+    assert plan["removal"]["partial"], "a removal that leaves members behind is a partial removal"
     assert refused(plan, expected, "Nothing was changed"), plan["refusals"]
 
 
@@ -161,9 +161,9 @@ def test_a_dead_member_is_removed_by_peer_url_through_the_others():
     probes = dict(running(2), **{host(3): UNREACHABLE})
     cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = make(play=[host(3)], tags=["etcd_purge"], probes=probes, cluster=cluster)
-    assert plan["refusals"] == [] and plan["removed_hosts"] == [host(3)]
-    assert plan["removals"] == [{"host": host(3), "name": "etcd-3", "id": "1003", "peer_urls": [peer(3)]}]
-    assert plan["removal_via"]["host"] == host(1) and client(3) not in plan["removal_via"]["endpoints"]
+    assert plan["refusals"] == [] and plan["removal"]["hosts"] == [host(3)]
+    assert plan["removal"]["members"] == [{"host": host(3), "name": "etcd-3", "id": "1003", "peer_urls": [peer(3)]}]
+    assert plan["removal"]["via"]["host"] == host(1) and client(3) not in plan["removal"]["via"]["endpoints"]
     three = plan["hosts"][host(3)]
     assert not three["stop"] and not three["wipe"] and "removed from the membership only" in " ".join(plan["warnings"])
     # With the safeguard on, an unreachable host cannot be judged: only etcd_purge removes it.
@@ -183,7 +183,7 @@ def test_a_dead_member_with_a_dns_name_is_removed_by_name():
     inp["cluster_read"] = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = _plan.make_plan(inp, {"ca_sha256": CA})
     assert plan["refusals"] == [], plan["refusals"]
-    assert [r["name"] for r in plan["removals"]] == ["etcd-3"] and plan["removals"][0]["peer_urls"] == [peer(3)]
+    assert [r["name"] for r in plan["removal"]["members"]] == ["etcd-3"] and plan["removal"]["members"][0]["peer_urls"] == [peer(3)]
 
 
 def test_replacing_a_dead_member_after_its_removal():
@@ -201,7 +201,7 @@ def test_replacing_a_dead_member_after_its_removal():
 
 def test_rebuild_then_plan_a_new_cluster():
     plan = make(params={"etcd_clean": True}, probes=running(3))
-    assert plan["rebuild"] and plan["removing"] and all(plan["hosts"][h]["wipe"] for h in HOSTS[:3])
+    assert plan["removal"]["rebuild"] and plan["removal"]["active"] and all(plan["hosts"][h]["wipe"] for h in HOSTS[:3])
     after = make(params={"etcd_clean": True}, probes=dict((host(i), fresh()) for i in (1, 2, 3)), rebuilt=True,
                  controller={"ca_sha256": None})
-    assert not after["removing"] and all(after["hosts"][h]["start"] for h in HOSTS[:3])
+    assert not after["removal"]["active"] and all(after["hosts"][h]["start"] for h in HOSTS[:3])

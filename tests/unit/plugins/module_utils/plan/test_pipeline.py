@@ -13,7 +13,7 @@ from .conftest import HOSTS, UNREACHABLE, client, fresh, healthy, host, make, pe
 def test_fresh_cluster(n):
     probes = dict((host(i), fresh()) for i in range(1, n + 1))
     plan = make(n=n, probes=probes, controller={"ca_sha256": None})
-    assert plan["refusals"] == [] and plan["stage"] == "final" and plan["read"] is None
+    assert plan["refusals"] == [] and plan["step"] == "final" and plan["read"] is None
     cluster = ",".join("etcd-%d=%s" % (i, peer(i)) for i in range(1, n + 1))
     for i in range(1, n + 1):
         me = plan["hosts"][host(i)]
@@ -35,6 +35,6 @@ def test_the_plan_uses_no_key_ansible_reserves_in_a_task_result():
 
 def test_a_converged_cluster_plans_nothing():
     plan = make(probes=running(3))
-    assert plan["refusals"] == [] and plan["stage"] == "final" and plan["read"] is None
+    assert plan["refusals"] == [] and plan["step"] == "final" and plan["read"] is None
     for me in plan["hosts"].values():
         assert not (me["start"] or me["install"] or me["restart_reasons"] or me["write_permit"] or me["remove"])

@@ -23,7 +23,7 @@ def upgrade_plan(target, current="3.4.23", auth=False, cluster=True, **kwargs):
 def test_upgrade_is_planned_with_a_snapshot_on_the_leader():
     first = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"},
                  probes=running(3, version="3.4.23"))
-    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    assert first["step"] == "probed" and first["read"]["check_auth"]
     plan = upgrade_plan("3.5.16")
     assert plan["refusals"] == []
     up = plan["upgrade"]
@@ -54,7 +54,7 @@ def test_an_interrupted_upgrade_is_resumed():
     # (it is asked on every read), and the members are restarted onto what is installed.
     probes = running(3, stale=["binary replaced"])
     first = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"}, probes=probes)
-    assert first["stage"] == "probed" and first["read"]["check_auth"]
+    assert first["step"] == "probed" and first["read"]["check_auth"]
     cluster = read(*[member(i, leader=(i == 1), version="3.4.23") for i in (1, 2, 3)], auth=False)
     plan = make(params={"etcd_install_method": "archive", "etcd_archive_src": ARCHIVE % "3.5.16"}, probes=probes,
                 cluster=cluster)
