@@ -1,5 +1,5 @@
 """RBAC rules (module_utils/_rbac.py) on etcdctl answers recorded from real etcd 3.4.23 and 3.5.16
-(tests/unit/fixtures/record_etcdctl_auth.py), and the plan's checks and auth stage (module_utils/_plan.py)."""
+(tests/unit/fixtures/record_etcdctl_auth.py); the plan's checks and auth stage are in plan/test_access.py."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan, _rbac
+from ansible_collections.dcs.etcd.plugins.module_utils import _rbac
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import auth_from_answer, login_result, parse_json_output
 
 
@@ -121,12 +121,3 @@ def test_desired_gives_a_user_with_permissions_a_role_of_its_own():
     assert users["pg"]["roles"] == ["pg", "shared"] and roles["pg"]["permissions"] == [("READWRITE", "/pg/", "/pg0")]
     assert not _rbac.rbac_problems([{"name": "pg", "permissions": [{"prefix": "/pg/", "access": "readwrite"}],
                                      "roles": ["shared"]}], [{"name": "shared"}])
-
-
-def plan_with(params, **kwargs):
-    return _plan.make_plan(inputs(params=params, probes=running(3), cluster=healthy(3), **kwargs), {"ca_sha256": CA})
-
-
-def _plan_paths():
-    from .test_plan import PATHS
-    return dict(PATHS)
