@@ -24,7 +24,7 @@ MARKDOWN = "-".join(["commonmark_x", "gfm_auto_identifiers", "smart", "subscript
                      "tex_math_dollars", "raw_tex", "implicit_header_references", "yaml_metadata_block"])
 # The guides in reading order, then the references.
 GUIDES = ["deploy", "members", "upgrade", "monitoring", "backup", "maintenance", "security", "awx", "pigsty", "patroni"]
-REFERENCE = ["parameters", "modules", "testing", "benchmark"]
+REFERENCE = ["parameters", "modules", "plan", "testing", "benchmark"]
 
 
 def run(cmd, **kwargs):
