@@ -79,10 +79,18 @@ def test_bad_etcd_seq(tmp_path, hosts, expected):
      "an empty prefix would cover every key"),
     ({"etcd_client_certs": [{"name": "patroni", "cn": "root", "controller_dir": "/tmp/x"}]},
      "etcd_client_certs[0].cn=root"),
+    # The argument spec's checks of list entries (ansible-core runs them before any task of the role).
+    ({"etcd_roles": [{"name": "app", "state": "gone"}]}, "value of state must be one of: present, absent, got: gone found in etcd_roles"),
 ], ids=["port", "archive-missing", "data-top-level", "data-system-dir", "extra-san", "relative-pki-dir", "auth-no-password",
-        "user-root", "user-member-name", "empty-prefix", "cert-cn-root"])
+        "user-root", "user-member-name", "empty-prefix", "cert-cn-root", "role-state"])
 def test_bad_parameter(tmp_path, extra, expected):
     assert expected in run(tmp_path, THREE, extra)
+
+
+def test_a_bad_user_entry_is_refused_without_showing_its_password(tmp_path):
+    out = run(tmp_path, THREE, {"etcd_users": [{"name": "app", "password": "Pw-Secret-9", "stat": "absent"}]})
+    assert "etcd_users.stat. Supported parameters include: name, password" in out
+    assert "Pw-Secret-9" not in out
 
 
 @pytest.mark.parametrize("tags", ["etcd_install", "etcd_launch", "etcd_assert"])
