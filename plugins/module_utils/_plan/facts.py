@@ -46,9 +46,11 @@ class Facts(object):
                 run.cluster, self.read_hosts[0], (self.read or {}).get("msg") or "no answer")
 
     def probe_of(self, host):
+        """What etcd_host_info found on the host (None: not probed)."""
         return (self.probes or {}).get(host)
 
     def reachable(self, host):
+        """Whether the host was probed and answered."""
         probe = self.probe_of(host)
         return probe is not None and not probe.get("unreachable") and not probe.get("failed")
 
@@ -98,6 +100,7 @@ class Facts(object):
         return None
 
     def host_of_member(self, name):
+        """The inventory host of the member named so, or None."""
         return next((h for h in self.order if self.hosts[h]["name"] == name), None)
 
     def voter_problems(self, voters):

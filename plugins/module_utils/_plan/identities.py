@@ -53,8 +53,10 @@ def identities(run):
 
 
 def cert_sans(run, host, info):
-    facts = run.host_facts.get(host) or {}
-    entries = [info["address"], host, facts.get("ansible_host") or host, info["name"], "localhost", "127.0.0.1", "::1"]
+    """The names a member's certificate carries: its address, host names, member name, loopback, and
+    etcd_cert_extra_sans, each once, in canonical form."""
+    known = run.host_facts.get(host) or {}
+    entries = [info["address"], host, known.get("ansible_host") or host, info["name"], "localhost", "127.0.0.1", "::1"]
     entries += list(run.host_param(host, "etcd_cert_extra_sans") or [])
     sans = []
     for entry in entries:

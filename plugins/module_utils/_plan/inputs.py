@@ -81,6 +81,7 @@ class Inputs(object):
 
     # --- reading the parameters ---------------------------------------------------------------------
     def param(self, name, default=None):
+        """A parameter as the play has it."""
         return self.params.get(name, default)
 
     def host_param(self, host, name):
@@ -91,6 +92,7 @@ class Inputs(object):
         return self.params.get(name)
 
     def int_param(self, name, default):
+        """A parameter as a whole number (the default when it is not one: the checks refuse it)."""
         try:
             return int(self.param(name, default))
         except (TypeError, ValueError):
@@ -103,38 +105,46 @@ class Inputs(object):
 
     # --- what the run says ------------------------------------------------------------------------------
     def refuse(self, message):
+        """Refuse the run (each message once)."""
         if message not in self.refusals:
             self.refusals.append(message)
 
     def warn(self, message):
+        """Warn the operator (each message once)."""
         if message not in self.warnings:
             self.warnings.append(message)
 
     # --- what follows from the parameters alone ---------------------------------------------------------
     def archive_name(self):
+        """The file name of the release archive (etcd_archive_src or etcd_archive_url)."""
         return posixpath.basename(str(self.param("etcd_archive_src") or self.param("etcd_archive_url") or ""))
 
     def archive_version(self):
+        """The etcd version the archive's official name gives, or ''."""
         match = ARCHIVE_RE.match(self.archive_name())
         return match.group(1) if match else ""
 
     def archive_src(self):
+        """The archive on the controller, with the archive method."""
         if self.param("etcd_install_method") != "archive":
             return None
         return str(self.param("etcd_archive_src") or "") or None
 
     def archive_path(self):
+        """Where the archive is on the controller: etcd_archive_src, or the download cache."""
         if self.param("etcd_archive_src"):
             return str(self.param("etcd_archive_src"))
         cache = str(self.param("etcd_archive_cache_dir") or "~/.cache/dcs.etcd")
         return posixpath.join(cache, self.archive_name())
 
     def target_version(self):
+        """The version the install stage installs: the archive's, or the pinned package version ('' when none)."""
         if self.param("etcd_install_method") == "archive":
             return self.archive_version()
         return str(self.param("etcd_version") or "")
 
     def target_source(self):
+        """Which parameter names the target version, for messages."""
         if self.param("etcd_version"):
             return "etcd_version=%s" % self.param("etcd_version")
         if self.param("etcd_archive_src"):
@@ -156,6 +166,7 @@ class Inputs(object):
         return result
 
     def pki_dir(self):
+        """The cluster's one absolute CA directory, or None (the checks refuse that)."""
         dirs = set(self.pki_dirs().values())
         if len(dirs) == 1:
             value = dirs.pop()

@@ -72,6 +72,7 @@ def make_plan(raw, controller):
 
 
 def plan_probed(run, facts, plan):
+    """Steps 2 and 3: with the probes (and the read, once the run needs it and has it)."""
     hosts = facts.hosts
     states = facts.states
     operation = OPERATIONS.get(run.operation)

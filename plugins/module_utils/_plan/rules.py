@@ -143,6 +143,7 @@ def leader_host(plan, read):
 
 
 def plan_host_of(plan, member):
+    """The inventory host of a member of the read: by peer URL, or by name for a host without one."""
     urls = set(member.get("peer_urls") or [])
     for host, info in plan["hosts"].items():
         if info.get("peer_url") and info["peer_url"] in urls:

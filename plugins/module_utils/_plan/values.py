@@ -79,6 +79,7 @@ def san_entry(entry):
 
 
 def is_ip(text):
+    """Whether the text is an IPv4 or IPv6 address (brackets allowed)."""
     try:
         ipaddress.ip_address(str(text).strip("[]"))
         return True
@@ -87,6 +88,7 @@ def is_ip(text):
 
 
 def is_loopback(address):
+    """Whether the address is localhost or a loopback address."""
     address = str(address).strip("[]")
     if address == "localhost":
         return True
@@ -120,6 +122,7 @@ def data_dir_problem(path):
 
 
 def port_ok(value):
+    """Whether the value is a TCP port (1-65535)."""
     try:
         return str(value).isdigit() and 1 <= int(value) <= 65535
     except ValueError:
@@ -133,4 +136,5 @@ def as_bool(value):
 
 
 def names(hosts):
+    """Hosts as a message lists them."""
     return ", ".join(hosts)
