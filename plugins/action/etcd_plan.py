@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.dcs.etcd.plugins.module_utils._files import content_sha256, delivered_sha256, file_sha256
 from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, rotation_phase
 from ansible_collections.dcs.etcd.plugins.module_utils._rbac import MASK
-from ansible_collections.dcs.etcd.plugins.module_utils._plan import controller_paths, make_plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.pipeline import controller_paths, make_plan
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.checks import sibling_groups
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.inputs import ARGUMENT_SPEC, HOST_PARAMS
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import peers_answering

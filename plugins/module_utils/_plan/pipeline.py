@@ -1,9 +1,38 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcs.etcd contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE to the dcs.etcd collection: the order of the plan's steps. It builds the run's inputs and, once
-probed, the cluster's facts, calls each step in turn, and hands an operation to its module (operations.OPERATIONS).
-It decides nothing itself but what a run reads and when it stops: each rule is in the step that owns it."""
+"""PRIVATE to the dcs.etcd collection: every cross-host decision of a run of the etcd role, as pure functions
+over plain data. The etcd_plan action plugin gathers the inputs (the inventory, the parameters, the run's tags,
+what the probes found on each member, the cluster as etcd reported it) and returns make_plan()'s result; the
+role's tasks and templates only read it.
+
+A run plans in up to three steps, each with what is known by then, each refusing as early as it can:
+  1. the inventory and the parameters (no host has been contacted);
+  2. plus what etcd_host_info found on every member (read-only);
+  3. plus the cluster as etcd_cluster_info read it through a running member, when the run needs it.
+
+Each refusal names the variable and the host, and no refusal comes after a change. Every rule is here once,
+in the module named after its concern:
+
+  inputs        what the run was given (Inputs), and its refusals and warnings
+  tags          which stages and operations a run's tags select
+  values        what one value may be (names, addresses, ports, paths, SANs, booleans)
+  checks        step 1: the inventory and the parameters
+  access        RBAC, the root login, consumer certificates (their checks and their plan)
+  facts         what the probes and the cluster read found (Facts)
+  identities    each member's name, address, URLs and certificate names
+  guards        safeguard, lost data, another CA, identity changes, unreachable members
+  disk_check    the disk check's figures
+  membership    removals and joins
+  versions      etcd's version rules; upgrade: the install source and the upgrade
+  convergence   what each member does, restarts (leader last), the final check
+  registration  Prometheus targets, rules and certificates
+  rules         the rules the role's filters share (cluster_problems, restart_order, ...)
+  operations/   one module per operation (backup, restore, recover, maintain, ca_rotate); registry.py
+  pipeline      the order of the steps: make_plan, and controller_paths (what the action reads first)
+
+The package's __init__.py files stay empty (ansible-test sanity empty-init on ansible-core 2.16): the entry points
+are pipeline.make_plan and pipeline.controller_paths."""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
@@ -22,7 +51,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan import (
 )
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.facts import Facts
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.inputs import Inputs
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations import OPERATIONS
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations.registry import OPERATIONS
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations.backup import backup_settings
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import certificate_is_user
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.tags import run_problems, stages_run
@@ -162,3 +191,13 @@ def plan_probed(run, facts, plan):
     convergence.plan_final_check(run, facts, plan, settled, joiners, removed)
     registration.plan_register(run, facts, plan)
     access.plan_access(run, facts, plan)
+
+
+def controller_paths(raw):
+    """What the action must look at on the controller before planning: the release archive given by path,
+    and the CA certificate in the resolved etcd_pki_dir."""
+    run = Inputs(raw, {})
+    return dict(archive=run.archive_src(), pki_dir=run.pki_dir(),
+                archive_path=run.archive_path() if run.param("etcd_install_method") == "archive" else None,
+                restore_snapshot=str(run.param("etcd_restore_snapshot") or "") or None
+                if run.operation == "restore" else None)

@@ -11,7 +11,8 @@
 
 Without PLAN_GOLDEN nothing changes. Record before a move, check after each step of it."""
 
-from __future__ import annotations
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 
 import hashlib
 import json
@@ -19,7 +20,7 @@ import os
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 
 MODE, _SEP, FILE = (os.environ.get("PLAN_GOLDEN") or "").partition(":")
 RECORDED = {}
@@ -69,5 +70,5 @@ def plan_golden_net(monkeypatch):
             RECORDED.update(json.load(handle))
     if MODE in ("record", "check"):
         for function in ("make_plan", "controller_paths"):
-            monkeypatch.setattr(_plan, function, netted(function, getattr(_plan, function)))
+            monkeypatch.setattr(pipeline, function, netted(function, getattr(pipeline, function)))
     yield

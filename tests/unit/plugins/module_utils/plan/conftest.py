@@ -12,7 +12,7 @@ import pathlib
 
 import yaml
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 
 
 ROLE = pathlib.Path(__file__).resolve().parents[5] / "roles" / "etcd"
@@ -117,7 +117,7 @@ def inputs(n=3, play=None, tags=("all",), skip=(), params=None, host_params=None
 
 
 def make(controller=None, **kwargs):
-    return _plan.make_plan(inputs(**kwargs), dict({"ca_sha256": CA, "archive_exists": True}, **(controller or {})))
+    return pipeline.make_plan(inputs(**kwargs), dict({"ca_sha256": CA, "archive_exists": True}, **(controller or {})))
 
 
 def running(n, **kwargs):

@@ -7,7 +7,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan, _rbac
+from ansible_collections.dcs.etcd.plugins.module_utils import _rbac
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from .conftest import CA, HOSTS, PATHS, UNREACHABLE, healthy, host, inputs, make, member, probe, read, refused, running
 
 
@@ -26,7 +27,7 @@ def no_user(cluster):
 
 
 def plan_with(params, **kwargs):
-    return _plan.make_plan(inputs(params=params, probes=running(3), cluster=healthy(3), **kwargs), {"ca_sha256": CA})
+    return pipeline.make_plan(inputs(params=params, probes=running(3), cluster=healthy(3), **kwargs), {"ca_sha256": CA})
 
 
 def test_the_files_of_each_member_name_the_client_certificate_that_member_holds():
@@ -96,7 +97,7 @@ def test_auth_needs_the_root_password_and_refuses_contradictions():
 
 
 def test_rbac_problems_refuse_the_run_before_any_host():
-    plan = _plan.make_plan(inputs(params={"etcd_users": [{"name": "etcd-2"}]}), {})
+    plan = pipeline.make_plan(inputs(params={"etcd_users": [{"name": "etcd-2"}]}), {})
     assert plan["step"] == "inputs" and refused(plan, "etcd_users[0].name=etcd-2")
 
 
@@ -131,10 +132,10 @@ def test_the_role_connects_as_root_once_every_member_holds_the_certificate():
         p["paths"]["/etc/etcd/root.key"] = {"exists": True}
     inp = inputs(probes=probes, cluster=healthy(3))
     inp["paths"] = paths
-    assert _plan.make_plan(inp, {"ca_sha256": CA})["root_client"] is True
+    assert pipeline.make_plan(inp, {"ca_sha256": CA})["root_client"] is True
     # One member without it (a cluster deployed by an older release, converging member by member): not yet.
     del probes[list(probes)[1]]["paths"]["/etc/etcd/root.key"]
-    assert _plan.make_plan(inp, {"ca_sha256": CA})["root_client"] is False
+    assert pipeline.make_plan(inp, {"ca_sha256": CA})["root_client"] is False
 
 
 @pytest.mark.parametrize("entry,expected", [
@@ -147,7 +148,7 @@ def test_the_role_connects_as_root_once_every_member_holds_the_certificate():
     ({"name": "p", "controller_dir": "/srv/x", "mode": "0644"}, "never readable by others"),
 ])
 def test_consumer_certificates_are_checked(entry, expected):
-    plan = _plan.make_plan(inputs(params={"etcd_client_certs": [entry]}), {})
+    plan = pipeline.make_plan(inputs(params={"etcd_client_certs": [entry]}), {})
     assert refused(plan, expected), plan["refusals"]
 
 
@@ -167,4 +168,4 @@ def test_consumer_certificates_are_planned():
     ({"etcd_tls_cipher_suites": ["RC4"]}, "etcd_tls_cipher_suites"),
 ])
 def test_certificate_and_tls_parameters(params, expected):
-    assert refused(_plan.make_plan(inputs(params=params), {}), expected)
+    assert refused(pipeline.make_plan(inputs(params=params), {}), expected)

@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.checks import sibling_groups
 from .conftest import CA, HOSTS, host, inputs, make, refused, running
 
@@ -22,18 +22,18 @@ def test_a_host_in_the_groups_of_two_clusters_is_refused():
     inp = inputs()
     inp["groups"]["meta"] = [host(3), host(4)]
     inp["seq_hosts"] = [host(3), host(4)]
-    plan = _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})
     assert refused(plan, "10.0.0.13 is in the inventory groups of two clusters, etcd and meta"), plan["refusals"]
     # A group of hosts without etcd_seq (Patroni's, Prometheus') that shares a member is no cluster; nor is a
     # parent group of both clusters, or a part of this one.
     inp["seq_hosts"] = [host(3)]
     inp["groups"].update(dcs=HOSTS[:5], etcd_dc1=HOSTS[:2])
-    assert _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
+    assert pipeline.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
     assert sibling_groups(inp["groups"], "etcd") == {"meta": [host(3), host(4)]}
     # The two clusters side by side, each host in one group: no refusal.
     inp["groups"]["meta"] = [host(4), host(5)]
     inp["seq_hosts"] = []
-    assert _plan.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
+    assert pipeline.make_plan(inp, {"ca_sha256": CA, "archive_exists": True})["refusals"] == []
 
 
 @pytest.mark.parametrize("params,host_params,expected", [
@@ -148,7 +148,7 @@ def test_a_renamed_cluster_gets_a_pki_dir_of_its_own():
     # etcd_pki_dir defaults to pki/<etcd_cluster>: a renamed cluster looks for another CA ...
     inp = inputs(params={"etcd_pki_dir": "", "etcd_cluster": "renamed"})
     inp["groups"]["renamed"] = inp["groups"].pop("etcd")
-    plan = _plan.make_plan(inp, {"ca_sha256": None})
+    plan = pipeline.make_plan(inp, {"ca_sha256": None})
     assert plan["pki_dir"] == "/srv/pki/renamed" and plan["refusals"] == []
 
 

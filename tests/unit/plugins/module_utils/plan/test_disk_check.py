@@ -4,7 +4,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from .conftest import fresh, host, inputs, refused
 
 
@@ -14,9 +14,9 @@ def test_a_slow_disk_fails_or_warns_by_etcd_disk_check():
     probes[host(1)]["disk"] = {"fdatasync_p99_ms": 25.0, "method": "builtin", "directory": "/data", "used_percent": 80,
                                "fs_bytes": 10 ** 12}
     data = inputs(probes=probes, params={"etcd_disk_check": "fail"})
-    plan = _plan.make_plan(data, {"ca_sha256": None, "archive_exists": True})
+    plan = pipeline.make_plan(data, {"ca_sha256": None, "archive_exists": True})
     assert refused(plan, "etcd_disk_check=fail: 10.0.0.11 (builtin, on the file system of /data): fdatasync p99 is 25.00 ms")
     data["params"]["etcd_disk_check"] = "warn"
-    plan = _plan.make_plan(data, {"ca_sha256": None, "archive_exists": True})
+    plan = pipeline.make_plan(data, {"ca_sha256": None, "archive_exists": True})
     assert not refused(plan, "etcd_disk_check=fail") and any("fdatasync p99 is 25.00 ms" in w for w in plan["warnings"])
     assert any("the file system is 80 % full" in w for w in plan["warnings"])

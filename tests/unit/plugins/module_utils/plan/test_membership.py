@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from .conftest import (
     CA,
     HOSTS,
@@ -181,7 +181,7 @@ def test_a_dead_member_with_a_dns_name_is_removed_by_name():
     inp["host_facts"]["etcd-c.example"] = {"inventory_dir": "/srv"}
     inp["probes"] = {host(1): probe(), host(2): probe(), "etcd-c.example": UNREACHABLE}
     inp["cluster_read"] = read(member(1, leader=True), member(2), member(3, healthy=False))
-    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA})
     assert plan["refusals"] == [], plan["refusals"]
     assert [r["name"] for r in plan["removal"]["members"]] == ["etcd-3"] and plan["removal"]["members"][0]["peer_urls"] == [peer(3)]
 
@@ -194,7 +194,7 @@ def test_replacing_a_dead_member_after_its_removal():
     group = [host(1), host(2), host(4)]
     inp["groups"]["etcd"] = group
     inp["host_params"] = {host(1): {"etcd_seq": 1}, host(2): {"etcd_seq": 2}, host(4): {"etcd_seq": 4}}
-    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA})
     assert plan["refusals"] == [] and [j["host"] for j in plan["joiners"]] == [host(4)]
     assert plan["joiners"][0]["initial_cluster"] == "etcd-1=%s,etcd-2=%s,etcd-4=%s" % (peer(1), peer(2), peer(4))
 

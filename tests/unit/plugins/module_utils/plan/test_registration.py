@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from .conftest import CA, HOSTS, UNREACHABLE, healthy, host, inputs, make, member, probe, read, refused, running
 
 
@@ -17,7 +17,7 @@ def with_monitoring(inp, hosts=("mon-1",)):
 
 def test_every_expected_member_is_a_scrape_target_on_every_monitoring_host():
     inp = with_monitoring(inputs(probes=running(3), cluster=healthy(3)), ("mon-1", "mon-2"))
-    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA})
     reg = plan["register"]
     assert reg["hosts"] == ["mon-1", "mon-2"] and reg["group"] == "infra"
     assert reg["targets"]["etcd-2.yml"] == [{"labels": {"cls": "etcd", "ins": "etcd-2", "ip": host(2)},
@@ -35,12 +35,12 @@ def test_no_monitoring_group_registers_nothing():
 
 
 def test_removed_members_lose_their_targets_and_a_removed_cluster_all_of_them():
-    partial = _plan.make_plan(with_monitoring(inputs(play=[host(3)], tags=["etcd_clean"], probes=running(3),
-                                                     cluster=healthy(3))), {"ca_sha256": CA})
+    partial = pipeline.make_plan(with_monitoring(inputs(play=[host(3)], tags=["etcd_clean"], probes=running(3),
+                                                        cluster=healthy(3))), {"ca_sha256": CA})
     assert sorted(partial["register"]["targets"]) == ["etcd-1.yml", "etcd-2.yml"]
     # A partial removal only prunes targets: no certificate (and so never a CA) is made, no rule rewritten.
     assert partial["register"]["mode"] == "prune"
-    whole = _plan.make_plan(with_monitoring(inputs(tags=["etcd_clean"], probes=running(3))), {"ca_sha256": CA})
+    whole = pipeline.make_plan(with_monitoring(inputs(tags=["etcd_clean"], probes=running(3))), {"ca_sha256": CA})
     assert whole["register"]["targets"] == {} and whole["register"]["remove_cluster"]
     assert whole["register"]["mode"] == "remove"
     assert make(probes=running(3), cluster=healthy(3))["register"]["mode"] == "converge"
@@ -56,11 +56,11 @@ def test_a_dns_named_member_that_cannot_be_reached_keeps_its_target():
     inp["probes"] = {host(1): probe(), host(2): probe(), "etcd-c.example": UNREACHABLE}
     # Its address from etcd's membership, when the cluster was read ...
     inp["cluster_read"] = read(member(1, leader=True), member(2), member(3, healthy=False))
-    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA})
     assert plan["register"]["targets"]["etcd-3.yml"][0]["targets"] == ["%s:2379" % host(3)]
     # ... else its file stays as it is.
     inp["cluster_read"] = {"failed": True, "msg": "no answer"}
-    plan = _plan.make_plan(inp, {"ca_sha256": CA})
+    plan = pipeline.make_plan(inp, {"ca_sha256": CA})
     assert "etcd-3.yml" not in plan["register"]["targets"]
     assert plan["register"]["keep_files"] == ["/etc/prometheus/targets/etcd/etcd-3.yml"]
 
@@ -79,9 +79,9 @@ def test_registration_parameters_that_prometheus_or_a_removal_would_trip_on(para
 
 def test_a_member_down_keeps_its_target_so_that_its_alert_fires():
     probes = dict(running(2), **{host(3): UNREACHABLE})
-    plan = _plan.make_plan(with_monitoring(inputs(probes=probes, cluster=read(member(1, leader=True), member(2),
-                                                                              member(3, healthy=False)))),
-                           {"ca_sha256": CA})
+    plan = pipeline.make_plan(with_monitoring(inputs(probes=probes, cluster=read(member(1, leader=True), member(2),
+                                                                                 member(3, healthy=False)))),
+                              {"ca_sha256": CA})
     assert "etcd-3.yml" in plan["register"]["targets"]
 
 
@@ -92,8 +92,8 @@ def test_a_member_down_keeps_its_target_so_that_its_alert_fires():
     ("https://[::]:2381", "%s:2381" % HOSTS[0], None),
 ])
 def test_a_metrics_url_is_scraped_where_it_listens(url, target, scheme):
-    plan = _plan.make_plan(with_monitoring(inputs(params={"etcd_metrics_url": url}, probes=running(3),
-                                                  cluster=healthy(3))), {"ca_sha256": CA})
+    plan = pipeline.make_plan(with_monitoring(inputs(params={"etcd_metrics_url": url}, probes=running(3),
+                                                     cluster=healthy(3))), {"ca_sha256": CA})
     (entry,) = plan["register"]["targets"]["etcd-1.yml"]
     assert entry["targets"] == [target] and entry["labels"].get("__scheme__") == scheme
 

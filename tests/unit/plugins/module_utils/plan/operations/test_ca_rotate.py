@@ -4,26 +4,26 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations.ca_rotate import rotation_steps
 from ..conftest import CA, healthy, inputs, refused, running
 
 
 def test_a_ca_rotation_needs_the_whole_healthy_cluster():
-    plan = _plan.make_plan(inputs(tags=("etcd_ca_rotate",), probes=running(3), cluster=healthy(3)),
-                           {"ca_sha256": CA, "ca_rotation": "trust", "stamp": "T"})
+    plan = pipeline.make_plan(inputs(tags=("etcd_ca_rotate",), probes=running(3), cluster=healthy(3)),
+                              {"ca_sha256": CA, "ca_rotation": "trust", "stamp": "T"})
     assert not plan["refusals"] and plan["operation"] == "ca_rotate"
     assert plan["ca_rotation"] == {"phase": "trust", "ca_common_name": "dcs.etcd CA (etcd) T", "steps": ["reissue"]}
     assert rotation_steps(None, False) == ["begin"] and rotation_steps("reissue", False) == ["finish", "complete"]
     assert rotation_steps(None, True) == ["begin", "reissue", "finish", "complete"]
     assert rotation_steps("finish", False) == ["finish", "complete"]
     assert plan["verify"]["host"] and plan["register"]["mode"] == "converge"
-    limited = _plan.make_plan(inputs(tags=("etcd_ca_rotate",), play=["10.0.0.11"], probes=running(3), cluster=healthy(3)),
-                              {"ca_sha256": CA})
+    limited = pipeline.make_plan(inputs(tags=("etcd_ca_rotate",), play=["10.0.0.11"], probes=running(3), cluster=healthy(3)),
+                                 {"ca_sha256": CA})
     assert refused(limited, "run it without -l (left out: 10.0.0.12, 10.0.0.13)")
     probes = running(3)
     probes["10.0.0.13"] = dict(probes["10.0.0.13"], service_state="inactive", service_active=False)
-    down = _plan.make_plan(inputs(tags=("etcd_ca_rotate",), probes=probes, cluster=healthy(3)), {"ca_sha256": CA})
+    down = pipeline.make_plan(inputs(tags=("etcd_ca_rotate",), probes=probes, cluster=healthy(3)), {"ca_sha256": CA})
     assert refused(down, "Refusing to rotate the CA", "10.0.0.13 not running")
 
 
@@ -31,6 +31,6 @@ def test_members_holding_a_bundle_of_the_rotation_are_not_strangers():
     other = "e" * 64
     probes = running(3)
     probes["10.0.0.12"]["paths"]["/etc/etcd/ca.crt"] = {"exists": True, "sha256": other}
-    assert refused(_plan.make_plan(inputs(probes=probes, cluster=healthy(3)), {"ca_sha256": CA}), "Pushing another CA")
-    assert not _plan.make_plan(inputs(probes=probes, cluster=healthy(3)), {"ca_sha256": CA, "ca_sha256s": [CA, other]})[
+    assert refused(pipeline.make_plan(inputs(probes=probes, cluster=healthy(3)), {"ca_sha256": CA}), "Pushing another CA")
+    assert not pipeline.make_plan(inputs(probes=probes, cluster=healthy(3)), {"ca_sha256": CA, "ca_sha256s": [CA, other]})[
         "refusals"]

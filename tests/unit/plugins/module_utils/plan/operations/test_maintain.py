@@ -6,14 +6,14 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from ..conftest import CA, client, healthy, inputs, member, read, refused, running
 
 
 def maintain(cluster, compacted=False, params=None, probes=None):
     data = inputs(tags=("etcd_maintain",), probes=probes or running(3), cluster=cluster, params=params)
     data["compacted"] = compacted
-    return _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
+    return pipeline.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
 
 
 def sized(read_, sizes):

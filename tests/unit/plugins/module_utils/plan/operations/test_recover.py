@@ -6,13 +6,13 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from ..conftest import CA, UNREACHABLE, client, healthy, host, inputs, member, peer, probe, read, refused, running
 
 
 def recover(cluster, probes=None, play=None):
     data = inputs(tags=("etcd_recover",), probes=probes or lost_probes(), cluster=cluster, play=play)
-    return _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True, "stamp": "20261202T070000Z"})
+    return pipeline.make_plan(data, {"ca_sha256": CA, "archive_exists": True, "stamp": "20261202T070000Z"})
 
 
 def lost_probes(*lost):
@@ -93,7 +93,7 @@ def test_after_the_first_half_of_a_recovery_the_others_are_joiners():
     data = inputs(tags=("etcd_recover",), probes=probes, params={"etcd_init": "existing"},
                   cluster=read(member(1, leader=True)))
     data["recovered"] = True
-    plan = _plan.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
+    plan = pipeline.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
     assert plan["refusals"] == [] and plan["operation"] is None
     assert [j["host"] for j in plan["joiners"]] == [host(2), host(3)]
     assert plan["hosts"][host(2)]["write_permit"] and plan["hosts"][host(2)]["initial_cluster_state"] == "existing"

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from ansible_collections.dcs.etcd.plugins.module_utils import _plan
+from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
 from ..conftest import CA, HOSTS, UNREACHABLE, fresh, healthy, host, inputs, member, peer, probe, read, refused, running
 
 
@@ -27,8 +27,8 @@ def restore(cluster=None, probes=None, peers=None, controller=None, **kwargs):
     kwargs.setdefault("params", {"etcd_restore_snapshot": SNAPSHOT})
     data = inputs(tags=("etcd_restore",), probes=probes or running(3), cluster=cluster or healthy(3), **kwargs)
     data["peers"] = peers
-    return _plan.make_plan(data, dict({"ca_sha256": CA, "archive_exists": True},
-                                      **(controller if controller is not None else restore_controller())))
+    return pipeline.make_plan(data, dict({"ca_sha256": CA, "archive_exists": True},
+                                         **(controller if controller is not None else restore_controller())))
 
 
 def test_a_restore_rebuilds_every_member_from_the_same_snapshot():
