@@ -66,8 +66,7 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
     # The role's own etcdctl calls connect as root (its client certificate, CN root, which RBAC maps to the root
     # user) once every running member holds it; before (a cluster deployed by an older release), with the
     # member certificate, which does as long as authentication is off.
-    with_data = [h for h in run.order if facts.states.get(h) and facts.states[h]["has_data"]]
-    plan["root_client"] = bool(with_data) and all(facts.states[h]["root_cert_exists"] for h in with_data)
+    plan["root_client"] = bool(facts.with_data) and all(facts.states[h]["root_cert_exists"] for h in facts.with_data)
     plan["install"]["download"] = bool(run.param("etcd_archive_url")) and method == "archive" and any_install
 
 
