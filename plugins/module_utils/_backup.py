@@ -357,6 +357,11 @@ METRICS = (
 )
 
 
+def metrics_path(textfile_dir, cluster):
+    """The node_exporter textfile that holds a cluster's backup metrics."""
+    return os.path.join(textfile_dir, "etcd_backup_%s.prom" % cluster)
+
+
 def textfile(cluster, member, values):
     """The node-exporter textfile with the backup metrics (those of `values` that are known)."""
     labels = 'cls="%s",ins="%s"' % (cluster, member)
@@ -414,7 +419,7 @@ def run_scheduled(config, now=None):
         try:
             if not os.path.isdir(config["textfile_dir"]):
                 os.makedirs(config["textfile_dir"], 0o755)
-            path = os.path.join(config["textfile_dir"], "etcd_backup_%s.prom" % cluster)
+            path = metrics_path(config["textfile_dir"], cluster)
             temp = path + ".tmp"
             with open(temp, "w") as handle:
                 os.fchmod(handle.fileno(), 0o644)

@@ -8,7 +8,7 @@ from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
-from ansible_collections.dcs.etcd.plugins.module_utils._backup import choose_member, parse_duration
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import choose_member, metrics_path, parse_duration
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool
 
 
@@ -21,8 +21,11 @@ WRITES_CERTIFICATES = False
 
 def backup_settings(run, hosts):
     """What the scheduled and the on-demand backup use: where backups go, how many are kept, which member
-    is preferred (the inventory's order), and the endpoints a member asks about the others."""
+    is preferred (the inventory's order), the endpoints a member asks about the others, and the file of its
+    metrics for node_exporter (etcd_backup_textfile_dir; it goes with the scheduled backup)."""
+    textfile_dir = str(run.param("etcd_backup_textfile_dir") or "")
     return dict(
+        metrics_file=metrics_path(textfile_dir, run.cluster) if textfile_dir else "",
         enabled=as_bool(run.param("etcd_backup")), dir=str(run.param("etcd_backup_dir") or "/var/backups/etcd").rstrip("/"),
         keep=run.int_param("etcd_backup_keep", 7), max_age=parse_duration(run.param("etcd_backup_max_age", 0)) or 0,
         randomized_delay=parse_duration(run.param("etcd_backup_randomized_delay", 0)) or 0,

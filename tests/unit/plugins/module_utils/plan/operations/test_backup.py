@@ -4,6 +4,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.dcs.etcd.plugins.module_utils import _backup
 from ..conftest import OTHER_CA, client, healthy, host, make, member, probe, read, refused, running
 
 
@@ -26,3 +27,10 @@ def test_a_backup_is_not_refused_for_a_member_that_lost_its_data_or_another_ca()
 def test_no_backup_without_a_running_member():
     plan = make(tags=("etcd_backup",), probes=running(3, state="inactive"))
     assert refused(plan, "Cannot back up cluster etcd: no member of it is running")
+
+
+def test_the_backup_metrics_file_is_where_the_backup_program_writes_it():
+    assert make(params={"etcd_backup_textfile_dir": ""})["backup"]["metrics_file"] == ""
+    plan = make(params={"etcd_backup_textfile_dir": "/var/lib/prometheus/node-exporter"})
+    assert plan["backup"]["metrics_file"] == "/var/lib/prometheus/node-exporter/etcd_backup_etcd.prom"
+    assert plan["backup"]["metrics_file"] == _backup.metrics_path("/var/lib/prometheus/node-exporter", "etcd")
