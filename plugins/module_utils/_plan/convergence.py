@@ -40,7 +40,6 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
         info["client_endpoints"] = ",".join(client_now)
         bootstrapping = bool(state) and not state["has_data"] and (not state["conf_exists"] or state["permit_exists"])
         info["bootstrapping"] = bootstrapping
-        info["write_permit"] = bootstrapping
         active = host in run.play and host not in removed and bool(state)
         info["install"] = info["binaries"] = info["create_user"] = False
         if active and not run.removing:
@@ -59,8 +58,10 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
         info["upgrade"] = host in upgrade_hosts
         info["backup_timer_exists"] = bool(state) and state["backup_timer_exists"]
         # The files that name a client certificate (etcdctl profile, backup settings) name the root one once it
-        # is on the member, or when this run's cert stage puts it there.
-        info["root_client_files"] = bool(plan["stages"]["cert"]) or bool(state and state["root_cert_exists"])
+        # is on the member, or when this run's cert stage puts it there; until then the member's own.
+        root_files = bool(plan["stages"]["cert"]) or bool(state and state["root_cert_exists"])
+        info["client_cert"], info["client_key"] = client_pair(run, root_files)
+        info["conf_groups"] = conf_groups(plan, bootstrapping)
         info["tls_min_version"] = tls_min_version_supported(version_after(state, target, plan["stages"]["install"]))
         info.setdefault("restart_reasons", [])
     # The role's own etcdctl calls connect as root (its client certificate, CN root, which RBAC maps to the root
@@ -68,6 +69,36 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
     # member certificate, which does as long as authentication is off.
     plan["root_client"] = bool(facts.with_data) and all(facts.states[h]["root_cert_exists"] for h in facts.with_data)
     plan["install"]["download"] = bool(run.param("etcd_archive_url")) and method == "archive" and any_install
+
+
+def client_pair(run, root):
+    """The certificate and key a client on the member connects with: the root client's, or the member's."""
+    if root:
+        return run.paths.get("root_cert"), run.paths.get("root_key")
+    return run.paths.get("cert_file"), run.paths.get("key_file")
+
+
+def conf_groups(plan, bootstrapping):
+    """The groups of files (the role's __etcd_group_<name>) the conf stage writes on a member, in one module
+    run: the directories, the certificates when the cert stage ran before it, the config, unit and profile, a
+    member's one-time bootstrap permit, and the scheduled backup's program and settings."""
+    return (["dirs"] + (["cert"] if plan["stages"]["cert"] else []) + ["conf"]
+            + (["permit"] if bootstrapping else []) + (["backup"] if plan["backup"]["enabled"] else []))
+
+
+def probe_groups(plan):
+    """The groups of paths (the role's __etcd_probe_<name>) the probe of a member of the run looks at: the
+    member's own files, and the scheduled backup's when it is on."""
+    return ["member"] + (["backup"] if plan["backup"]["enabled"] else [])
+
+
+def plan_connection(run, plan):
+    """What the role's own etcdctl calls connect with (module_defaults of the dcs.etcd.etcd group): the root
+    client certificate once every running member holds it (root_client), else the member's; with RBAC on and
+    members that take no client certificate as a user, a login as root (root_login; the password comes from
+    etcd_root_password, through etcdctl's environment)."""
+    cert, key = client_pair(run, plan["root_client"])
+    plan["connection"] = dict(cert=cert, key=key, user="root" if plan["root_login"] else "")
 
 
 def plan_restarts(run, facts, plan, joiners, removed):

@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the dcs.etcd collection: the disk check's figures (etcd_disk_check, measured by etcd_host_info on
 hosts without data): a slow fdatasync p99 refuses the run (fail) or warns (warn); a full or small file system
-warns. The figures go into the plan's `disks`."""
+warns. The figures go into the plan's `disks`; which members the probe measures, into `probe`."""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
 from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import disk_findings
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool
 
 
 def judge_disks(run, facts, plan):
@@ -39,3 +40,11 @@ def judge_disks(run, facts, plan):
             run.warn("Disk check %s: %s (etcd_disk_check=warn)." % (where, "; ".join(problems)))
         for warning in warnings:
             run.warn("Disk check %s: %s." % (where, warning))
+
+
+def probe_mode(run):
+    """Which members the probe measures: none (etcd_disk_check=skip), all (etcd_disk_check_all), or only
+    those without data (new)."""
+    if run.param("etcd_disk_check", "warn") == "skip":
+        return "skip"
+    return "all" if as_bool(run.param("etcd_disk_check_all")) else "new"

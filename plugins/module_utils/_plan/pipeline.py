@@ -91,11 +91,16 @@ def make_plan(raw, controller):
                           users_absent=[], roles_absent=[])
     plan["root_client"] = False
     plan["root_login"] = False
+    # What the probes look at: the files each member may hold (compared in-process by the stages that write
+    # them), and the disk check's reach.
+    plan["probe"] = dict(groups=convergence.probe_groups(plan), disk_check=disk_check.probe_mode(run))
     access.plan_client_certs(plan, client_certs)
     if run.probes is None:
+        convergence.plan_connection(run, plan)
         return plan
     # --- steps 2 and 3: what the probes found, and the cluster as etcd reported it ------------------------
     plan_probed(run, Facts(run, hosts), plan)
+    convergence.plan_connection(run, plan)
     plan["new_warnings"] = run.warnings[input_warnings:]
     return plan
 
@@ -173,7 +178,7 @@ def plan_probed(run, facts, plan):
         # An operation registers nothing (the register stage's tasks, tagged always, find no host), but what it
         # plans itself.
         plan["register"] = dict(hosts=[], mode="none", group=str(run.param("etcd_prometheus_group") or ""), rules_file="",
-                                write=False, keep_files=[], remove_cluster=False)
+                                write=False, groups=[], keep_files=[], remove_cluster=False)
         convergence.plan_member_actions(run, facts, plan, [], list(run.order), [], [])
         operation[1](run, facts, plan)
         return

@@ -19,7 +19,8 @@ ROLE = pathlib.Path(__file__).resolve().parents[5] / "roles" / "etcd"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 PATHS = {"conf_file": "/etc/etcd/etcd.conf", "unit_file": "/etc/systemd/system/etcd.service",
          "permit": "/etc/etcd/bootstrap-permit", "ca_file": "/etc/etcd/ca.crt",
-         "root_cert": "/etc/etcd/root.crt", "root_key": "/etc/etcd/root.key"}
+         "root_cert": "/etc/etcd/root.crt", "root_key": "/etc/etcd/root.key", "cert_file": "/etc/etcd/server.crt",
+         "key_file": "/etc/etcd/server.key"}
 
 
 CA = "c" * 64

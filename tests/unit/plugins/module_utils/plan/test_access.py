@@ -32,16 +32,21 @@ def plan_with(params, **kwargs):
 
 def test_the_files_of_each_member_name_the_client_certificate_that_member_holds():
     # Purging a dead member: its own flag cannot be known (no probe, no cert stage), and the settle step writes
-    # the profiles of the others, which hold the root certificate. Each host's root_client_files is its own.
+    # the profiles of the others, which hold the root certificate. Each host's client_cert is its own.
     probes = {host(1): probe(root=True), host(2): probe(root=True), host(3): UNREACHABLE}
     cluster = read(member(1, leader=True), member(2), member(3, healthy=False))
     plan = make(play=[host(3)], tags=["etcd_purge"], probes=probes, cluster=cluster)
     assert plan["refusals"] == [] and plan["refresh"]["others"] == [host(1), host(2)]
-    assert [plan["hosts"][h]["root_client_files"] for h in HOSTS[:3]] == [True, True, False]
+    assert [plan["hosts"][h]["client_cert"] for h in HOSTS[:3]] == [PATHS["root_cert"]] * 2 + [PATHS["cert_file"]]
+    assert [plan["hosts"][h]["client_key"] for h in HOSTS[:3]] == [PATHS["root_key"]] * 2 + [PATHS["key_file"]]
     assert plan["root_client"], "every member with data holds the root certificate"
+    assert plan["connection"] == dict(cert=PATHS["root_cert"], key=PATHS["root_key"], user="")
     # A member deployed by an older release, without it: its files keep naming the member certificate.
     older = make(play=[host(3)], tags=["etcd_purge"], probes=dict(probes, **{host(2): probe()}), cluster=cluster)
-    assert [older["hosts"][h]["root_client_files"] for h in HOSTS[:2]] == [True, False] and not older["root_client"]
+    assert [older["hosts"][h]["client_cert"] for h in HOSTS[:2]] == [PATHS["root_cert"], PATHS["cert_file"]]
+    assert not older["root_client"]
+    # The role's own calls then connect with the member certificate.
+    assert older["connection"] == dict(cert=PATHS["cert_file"], key=PATHS["key_file"], user="")
 
 
 def test_members_without_client_cert_auth_are_read_and_with_rbac_on_the_run_logs_in_as_root():
@@ -52,7 +57,7 @@ def test_members_without_client_cert_auth_are_read_and_with_rbac_on_the_run_logs
     # RBAC on, the certificate is no user: log in as root with etcd_root_password.
     params = {"etcd_root_password": _rbac.MASK}  # the action plugin masks it
     plan = make(probes=probes, cluster=no_user(healthy(3)), params=params)
-    assert plan["refusals"] == [] and plan["root_login"]
+    assert plan["refusals"] == [] and plan["root_login"] and plan["connection"]["user"] == "root"
     # Without the password: refused, naming the variable and the members.
     plan = make(probes=probes, cluster=no_user(healthy(3)))
     assert refused(plan, "etcd_root_password is empty", "etcd-1, etcd-2, etcd-3 do not take a client certificate",

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
-"""module_utils/_plan/convergence.py: restarts, followers first, the leader last."""
+"""module_utils/_plan/convergence.py: restarts, followers first, the leader last; what each member holds."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import yaml
+
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import restart_order
-from .conftest import HOSTS, healthy, host, make, member, probe, read, refused, running
+from .conftest import HOSTS, ROLE, fresh, healthy, host, make, member, probe, read, refused, running
 
 
 def test_restart_on_request_followers_first_leader_last_and_its_successor():
@@ -44,3 +46,33 @@ def test_a_requested_restart_of_a_cluster_that_cannot_spare_a_member_is_refused(
     ok = make(n=5, play=HOSTS[:4], tags=["etcd_launch"], probes=dict(running(4), **{host(5): probe(state="inactive")}),
               cluster=five)
     assert ok["refusals"] == []
+
+
+# --- what each member holds: the groups of files the role resolves by name ---------------------------------
+
+def test_the_conf_stage_writes_the_groups_of_files_the_member_needs():
+    new = make(probes=dict((h, fresh()) for h in HOSTS[:3]))
+    assert all(new["hosts"][h]["conf_groups"] == ["dirs", "cert", "conf", "permit"] for h in HOSTS[:3])
+    # A member that runs: no permit; without the cert stage, no certificates; with the scheduled backup, its files.
+    plan = make(tags=["etcd_conf"], probes=running(3), params={"etcd_backup": True})
+    assert plan["hosts"][host(1)]["conf_groups"] == ["dirs", "conf", "backup"]
+
+
+def test_the_probe_looks_at_the_backup_files_only_with_the_scheduled_backup():
+    assert make()["probe"] == dict(groups=["member"], disk_check="new")
+    assert make(params={"etcd_backup": "yes", "etcd_disk_check_all": True})["probe"] == dict(
+        groups=["member", "backup"], disk_check="all")
+    assert make(params={"etcd_disk_check": "skip", "etcd_disk_check_all": True})["probe"]["disk_check"] == "skip"
+
+
+def test_every_group_the_plan_names_is_a_variable_of_the_role():
+    names = set(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
+    # A plan that names every group: new members, the scheduled backup, a dashboard.
+    params = {"etcd_backup": True, "etcd_grafana_dashboards_dir": "/srv/dash"}
+    plan = make(probes=dict((h, fresh()) for h in HOSTS[:3]), params=params)
+    named = set("__etcd_probe_" + g for g in plan["probe"]["groups"])
+    named |= set("__etcd_register_" + g for g in plan["register"]["groups"])
+    named |= set("__etcd_group_" + g for h in HOSTS[:3] for g in plan["hosts"][h]["conf_groups"])
+    assert named == set(n for n in names if n.startswith(("__etcd_group_", "__etcd_probe_")) or n in (
+        "__etcd_register_cluster", "__etcd_register_dashboard")) - {"__etcd_probe_paths"}
+    assert named <= names

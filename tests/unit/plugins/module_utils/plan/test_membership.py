@@ -119,7 +119,7 @@ def test_an_interrupted_bootstrap_is_not_a_stranger():
     probes = {host(1): probe(), host(2): probe(), host(3): installed_not_started()}
     cluster = read(member(1, leader=True), member(2), member(3, started=False))
     plan = make(probes=probes, cluster=cluster)
-    assert plan["refusals"] == [] and plan["hosts"][host(3)]["start"] and plan["hosts"][host(3)]["write_permit"]
+    assert plan["refusals"] == [] and plan["hosts"][host(3)]["start"] and "permit" in plan["hosts"][host(3)]["conf_groups"]
 
 
 def test_partial_removal():

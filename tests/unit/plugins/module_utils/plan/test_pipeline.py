@@ -19,7 +19,7 @@ def test_fresh_cluster(n):
         me = plan["hosts"][host(i)]
         assert me["name"] == "etcd-%d" % i and me["peer_url"] == peer(i) and me["client_url"] == client(i)
         assert me["initial_cluster"] == cluster and me["initial_cluster_state"] == "new"
-        assert me["start"] and me["start_no_block"] and me["write_permit"] and me["install"] and me["binaries"]
+        assert me["start"] and me["start_no_block"] and "permit" in me["conf_groups"] and me["install"] and me["binaries"]
         assert me["restart_reasons"] == []
     assert plan["joiners"] == [] and plan["expected_hosts"] == HOSTS[:n]
     assert plan["verify"]["host"] == host(1) and plan["verify"]["expect"]["tolerate_down"] == []
@@ -37,4 +37,4 @@ def test_a_converged_cluster_plans_nothing():
     plan = make(probes=running(3))
     assert plan["refusals"] == [] and plan["step"] == "final" and plan["read"] is None
     for me in plan["hosts"].values():
-        assert not (me["start"] or me["install"] or me["restart_reasons"] or me["write_permit"] or me["remove"])
+        assert not (me["start"] or me["install"] or me["restart_reasons"] or "permit" in me["conf_groups"] or me["remove"])

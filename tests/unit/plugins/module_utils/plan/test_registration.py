@@ -44,6 +44,11 @@ def test_removed_members_lose_their_targets_and_a_removed_cluster_all_of_them():
     assert whole["register"]["targets"] == {} and whole["register"]["remove_cluster"]
     assert whole["register"]["mode"] == "remove"
     assert make(probes=running(3), cluster=healthy(3))["register"]["mode"] == "converge"
+    # Only a converge writes the cluster's files; the dashboard with etcd_grafana_dashboards_dir.
+    assert partial["register"]["groups"] == whole["register"]["groups"] == []
+    assert make(probes=running(3), cluster=healthy(3))["register"]["groups"] == ["cluster"]
+    dash = make(probes=running(3), cluster=healthy(3), params={"etcd_grafana_dashboards_dir": "/var/lib/grafana/dashboards"})
+    assert dash["register"]["groups"] == ["cluster", "dashboard"]
 
 
 def test_a_dns_named_member_that_cannot_be_reached_keeps_its_target():

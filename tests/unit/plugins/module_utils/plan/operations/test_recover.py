@@ -96,7 +96,7 @@ def test_after_the_first_half_of_a_recovery_the_others_are_joiners():
     plan = pipeline.make_plan(data, {"ca_sha256": CA, "archive_exists": True})
     assert plan["refusals"] == [] and plan["operation"] is None
     assert [j["host"] for j in plan["joiners"]] == [host(2), host(3)]
-    assert plan["hosts"][host(2)]["write_permit"] and plan["hosts"][host(2)]["initial_cluster_state"] == "existing"
+    assert "permit" in plan["hosts"][host(2)]["conf_groups"] and plan["hosts"][host(2)]["initial_cluster_state"] == "existing"
 
 
 def test_a_recovery_reads_each_members_own_status_when_etcdctl_cannot_list_the_members():
