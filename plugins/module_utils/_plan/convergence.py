@@ -79,10 +79,11 @@ def client_pair(run, root):
 
 
 def conf_groups(plan, bootstrapping):
-    """The groups of files (the role's __etcd_group_<name>) the conf stage writes on a member, in one module
-    run: the directories, the certificates when the cert stage ran before it, the config, unit and profile, a
-    member's one-time bootstrap permit, and the scheduled backup's program and settings."""
-    return (["dirs"] + (["cert"] if plan["stages"]["cert"] else []) + ["conf"]
+    """The groups of files (the role's __etcd_files_<name>, __etcd_dirs_<name>, __etcd_secrets_<name>) the conf
+    stage writes on a member in one module run, with its directories: the certificates when the cert stage ran
+    before it, the config, unit and profile, a member's one-time bootstrap permit, and the scheduled backup's
+    program and settings."""
+    return ((["cert"] if plan["stages"]["cert"] else []) + ["conf"]
             + (["permit"] if bootstrapping else []) + (["backup"] if plan["backup"]["enabled"] else []))
 
 

@@ -78,7 +78,7 @@ def plan_register(run, facts, plan):
     plan["register"] = dict(
         group=group, hosts=monitors, mode=mode, targets=targets, target_files=target_files, keep_files=keep,
         # Whether the cluster's files (targets, rules, scrape certificate, dashboard) are written, and which
-        # groups of them (the role's __etcd_register_<name>): the dashboard where etcd_grafana_dashboards_dir is set.
+        # groups of them (the role's __etcd_register_files_<name>, ...): the dashboard where etcd_grafana_dashboards_dir is set.
         write=mode == "converge",
         groups=(["cluster"] + (["dashboard"] if run.param("etcd_grafana_dashboards_dir") else [])) if mode == "converge" else [],
         targets_dir=targets_dir, members=members, cert_dir=cert_dir,

@@ -4,6 +4,8 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import re
+
 import yaml
 
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import restart_order
@@ -52,10 +54,10 @@ def test_a_requested_restart_of_a_cluster_that_cannot_spare_a_member_is_refused(
 
 def test_the_conf_stage_writes_the_groups_of_files_the_member_needs():
     new = make(probes=dict((h, fresh()) for h in HOSTS[:3]))
-    assert all(new["hosts"][h]["conf_groups"] == ["dirs", "cert", "conf", "permit"] for h in HOSTS[:3])
+    assert all(new["hosts"][h]["conf_groups"] == ["cert", "conf", "permit"] for h in HOSTS[:3])
     # A member that runs: no permit; without the cert stage, no certificates; with the scheduled backup, its files.
     plan = make(tags=["etcd_conf"], probes=running(3), params={"etcd_backup": True})
-    assert plan["hosts"][host(1)]["conf_groups"] == ["dirs", "conf", "backup"]
+    assert plan["hosts"][host(1)]["conf_groups"] == ["conf", "backup"]
 
 
 def test_the_probe_looks_at_the_backup_files_only_with_the_scheduled_backup():
@@ -65,14 +67,21 @@ def test_the_probe_looks_at_the_backup_files_only_with_the_scheduled_backup():
     assert make(params={"etcd_disk_check": "skip", "etcd_disk_check_all": True})["probe"]["disk_check"] == "skip"
 
 
-def test_every_group_the_plan_names_is_a_variable_of_the_role():
-    names = set(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
+def test_every_group_the_plan_names_is_taken_by_the_role_and_no_other():
+    """The role takes, for each group the plan names, the variable of that name (__etcd_files_cert for `cert` in
+    a member's conf_groups): every group the plan can name is taken, the role takes no group the plan cannot
+    name, and each exists as a variable."""
+    text = (ROLE / "vars" / "main.yml").read_text()
+    names = set(yaml.safe_load(text))
     # A plan that names every group: new members, the scheduled backup, a dashboard.
     params = {"etcd_backup": True, "etcd_grafana_dashboards_dir": "/srv/dash"}
     plan = make(probes=dict((h, fresh()) for h in HOSTS[:3]), params=params)
-    named = set("__etcd_probe_" + g for g in plan["probe"]["groups"])
-    named |= set("__etcd_register_" + g for g in plan["register"]["groups"])
-    named |= set("__etcd_group_" + g for h in HOSTS[:3] for g in plan["hosts"][h]["conf_groups"])
-    assert named == set(n for n in names if n.startswith(("__etcd_group_", "__etcd_probe_")) or n in (
-        "__etcd_register_cluster", "__etcd_register_dashboard")) - {"__etcd_probe_paths"}
-    assert named <= names
+    lists = {"__etcd_me.conf_groups": plan["hosts"][host(1)]["conf_groups"],
+             "__etcd_plan.probe.groups": plan["probe"]["groups"], "__etcd_plan.register.groups": plan["register"]["groups"]}
+    taken = re.findall(r"(__etcd_\w+) if '(\w+)' in (__etcd_[\w.]+) else", text)
+    assert taken
+    for variable, group, where in taken:
+        assert variable.endswith("_" + group) and variable in names, variable
+        assert group in lists[where], (group, where)
+    for where, groups in lists.items():
+        assert sorted(set(groups)) == sorted(set(g for _v, g, w in taken if w == where)), where
