@@ -68,6 +68,30 @@ def playbook(inv, *args, fail=False, background=False, log=None):
     return out
 
 
+def interrupted(inv, task, *args, nth=1):
+    """./etcd.yml -i inv args..., killed (SIGKILL to its process group, as a lost SSH session or a CI timeout
+    would) when `task` (its name as printed, without the role; a trailing * matches a prefix) starts the nth
+    time: the harness is molecule/shared/callback/kill_at.py. Asserts that the run died there; returns its
+    output."""
+    argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
+    mark = WORK / "kill-mark"
+    if mark.exists():
+        mark.unlink()
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
+               ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_NTH=str(nth), DCS_KILL_MARK=str(mark))
+    started = time.monotonic()
+    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env, start_new_session=True)
+    out = res.stdout + res.stderr
+    logs = ROOT / ".cache" / "playbook-logs" / WORK.name
+    logs.mkdir(parents=True, exist_ok=True)
+    seconds = round(time.monotonic() - started, 1)
+    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(
+        "%s\n# killed at %r #%d: %s s, exit status %d\n%s" % (" ".join(argv), task, nth, seconds, res.returncode, out))
+    assert res.returncode == -9 and mark.exists(), "not killed at %r #%d (exit status %d):\n%s" % (
+        task, nth, res.returncode, out[-4000:])
+    return out
+
+
 def changes(out):
     return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
 

@@ -190,7 +190,9 @@ service_stale:
 stale_reasons:
   description:
     - Why the running process is outdated, one entry each, for example C(binary replaced) (its executable
-      was replaced or deleted since it started) or C(/etc/etcd/etcd.conf modified after start).
+      was replaced or deleted since it started, as C(/proc/PID/exe) tells, or where that cannot be read, as in
+      a container without C(CAP_SYS_PTRACE), the inode change time of C(bin_dir/etcd)) or
+      C(/etc/etcd/etcd.conf modified after start).
   returned: always
   type: list
   elements: str
@@ -415,17 +417,31 @@ def main_process(module, service):
                                          time.time(), os.sysconf("SC_CLK_TCK"))
 
 
-def stale_reasons(module, service, restart_paths):
+def binary_replaced(pid, started, binary):
+    """Whether the process runs an executable that was replaced since it started. /proc/PID/exe tells it
+    (" (deleted)") where this user may read it; without CAP_SYS_PTRACE (a container's root, a hardened host) it
+    may not, and then the binary's inode change time does: installing one (written beside it, renamed over it)
+    sets it, and nothing else the role does to the binary changes it once installed."""
+    try:
+        return os.readlink("/proc/%d/exe" % pid).endswith(" (deleted)")
+    except OSError:
+        pass
+    if started is None or not binary:
+        return False
+    try:
+        return os.stat(binary).st_ctime > started
+    except OSError:
+        return False
+
+
+def stale_reasons(module, service, restart_paths, binary=None):
     """Why the service's running main process is older than its binary or the files it read at start."""
     pid, started = main_process(module, service)
     if pid is None:
         return []
     reasons = []
-    try:
-        if os.readlink("/proc/%d/exe" % pid).endswith(" (deleted)"):
-            reasons.append("binary replaced")
-    except OSError:
-        pass
+    if binary_replaced(pid, started, binary):
+        reasons.append("binary replaced")
     if started is None:
         return reasons
     for path in restart_paths:
@@ -465,7 +481,7 @@ def main():
     nr_open = _read("/proc/sys/fs/nr_open").strip()
     state = systemctl_answer(module, "is-active", module.params["service"])
     # A starting member (activating) has a process to compare too.
-    reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"]) \
+    reasons = stale_reasons(module, module.params["service"], module.params["restart_paths"], etcd) \
         if state in ("active", "activating", "reloading") else []
     initialized = os.path.isdir(os.path.join(member, "wal")) or os.path.isdir(os.path.join(member, "snap"))
     disk = None

@@ -2,17 +2,21 @@
 
 In order: each refused change (a known-bad release, a skipped minor version, 3.4 to 3.5 with RBAC auth
 enabled) fails before any host is touched: same binaries, same processes; then the upgrade while the load
-harness writes 20 keys/s: a verified snapshot on the leader's host, one member at a time, leader last,
-no acknowledged write missing, every member on 3.5.16; a re-run changes nothing; the downgrade is refused."""
+harness writes 20 keys/s, its controller killed after the install and again before the leader's restart,
+finished by the same command: a verified snapshot on the leader's host, one member at a time, leader last,
+no acknowledged write missing, every member on 3.5.16; a re-run changes nothing; a patch upgrade to the newest
+3.5 (built from etcd's Go modules) killed after its first restart is finished by the same command; the
+downgrade is refused."""
 import json
 import pathlib
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-from ops import (WORK, archive, changes, inventory, leader, pids, playbook, record, run_under_load, ssh,  # noqa: E402
-                 started_at, versions)
+from ops import (ROOT, WORK, archive, changes, interrupted, inventory, leader, pids, playbook, record,  # noqa: E402
+                 run_under_load, ssh, started_at, versions)
 
 HOSTS = ["10.89.78.1%d" % i for i in (1, 2, 3)]
 
@@ -61,12 +65,27 @@ def test_04_upgrading_3_4_to_3_5_with_auth_enabled_is_refused():
         ssh(HOSTS[0], ctl + "--user=root:upgrade-test auth disable")
 
 
-def test_05_rolling_upgrade_under_load():
+def test_05_rolling_upgrade_under_load_killed_twice_and_finished_by_the_same_command():
+    """The upgrade's first run is killed after the install, before the first restart; the second before the
+    leader's restart (the followers run 3.5.16, the leader 3.4.23); the third finishes it."""
     first_leader = leader(HOSTS)
     before = pids(HOSTS)
-    out, report = run_under_load(HOSTS, lambda: run("3.5.16"))
+    inv = inventory(HOSTS, etcd_archive_src=str(archive("3.5.16")))
+    left = {}
+
+    def upgrade():
+        first = interrupted(inv, "Restart each member")
+        left["installed"] = versions(HOSTS)
+        assert pids(HOSTS) == before
+        second = interrupted(inv, "Move leadership away if it leads - *", nth=3)
+        left["followers"] = versions(HOSTS)
+        return first + second + playbook(inv)
+
+    out, report = run_under_load(HOSTS, upgrade)
+    assert left["installed"] == ({h: "3.4.23" for h in HOSTS}, {h: "3.5.16" for h in HOSTS}), left
+    assert left["followers"][0] == dict({h: "3.5.16" for h in HOSTS}, **{first_leader: "3.4.23"}), left
     assert report["lost"] == {} and report["acknowledged"] > 100, report
-    record("rolling upgrade 3.4.23 -> 3.5.16", report)
+    record("rolling upgrade 3.4.23 -> 3.5.16, killed twice", report)
     after = pids(HOSTS)
     assert all(after[h] != before[h] for h in HOSTS)
     assert sorted(HOSTS, key=started_at(HOSTS).get)[-1] == first_leader
@@ -83,10 +102,42 @@ def test_06_a_rerun_changes_nothing():
     assert pids(HOSTS) == before
 
 
-def test_07_a_downgrade_is_refused():
+def newest_3_5():
+    """(archive, version) of the newest 3.5 patch, built by the test bed from etcd's Go modules (cached)."""
+    out = subprocess.run([sys.executable, str(ROOT / "tests/testbed/testbed.py"), "build", "3.5"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return pathlib.Path(out[0]), out[2]
+
+
+def test_07_a_patch_upgrade_killed_after_its_first_restart_is_finished_by_the_same_command():
+    """Issue 21: the controller dies once the first member runs the new patch release; the binaries are new on
+    every member, two members still run the old process. Running the same command again finishes the upgrade."""
+    path, version = newest_3_5()
+    inv = inventory(HOSTS, etcd_archive_src=str(path))
+
+    def killed_then_again():
+        interrupted(inv, "Wait for a healthy cluster and the catch-up of *")
+        left = versions(HOSTS)
+        return left, playbook(inv)
+
+    (left, out), report = run_under_load(HOSTS, killed_then_again)
+    running, installed = left
+    assert installed == {h: version for h in HOSTS}
+    assert sorted(running.values()) == ["3.5.16", "3.5.16", version], left
+    assert report["lost"] == {} and report["acknowledged"] > 50, report
+    record("patch upgrade 3.5.16 -> %s killed after its first restart, run again" % version, report)
+    assert "runs etcd 3.5.16, etcd %s is installed" % version in out
+    assert versions(HOSTS) == ({h: version for h in HOSTS}, {h: version for h in HOSTS})
+    before = pids(HOSTS)
+    assert changes(playbook(inv)) == 0
+    assert pids(HOSTS) == before
+
+
+def test_08_a_downgrade_is_refused():
+    _path, version = newest_3_5()
     before = pids(HOSTS)
     out = run("3.4.23", fail=True)
-    assert "would downgrade the members running 3.5.16 to minor version 3.4" in out
+    assert "would downgrade the members running %s to minor version 3.4" % version in out
     assert "Nothing was changed" in out and changes(out) == 0
     assert pids(HOSTS) == before
-    assert versions(HOSTS) == ({h: "3.5.16" for h in HOSTS}, {h: "3.5.16" for h in HOSTS})
+    assert versions(HOSTS) == ({h: version for h in HOSTS}, {h: version for h in HOSTS})

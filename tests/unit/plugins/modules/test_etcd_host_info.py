@@ -2,7 +2,12 @@
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
+import os
+import time
+
+from ansible_collections.dcs.etcd.plugins.modules import etcd_host_info
 from ansible_collections.dcs.etcd.plugins.modules.etcd_host_info import (
+    binary_replaced,
     default_interface,
     first_ipv4,
     has_capability,
@@ -118,3 +123,32 @@ def test_parse_candidate_of_apt_cache_policy():
     assert parse_candidate("etcd-server:\n  Installed: (none)\n  Candidate: (none)\n") is None
     assert parse_candidate("1:3.5.9+dfsg-1") is None and parse_candidate("  Candidate: 1:3.5.9+dfsg-1") == "3.5.9"
     assert parse_candidate("") is None
+
+
+def test_a_replaced_binary_is_found_where_proc_exe_cannot_be_read(tmp_path, monkeypatch):
+    """Issue 21: a patch upgrade killed after its first restart left two members running the old process of a
+    replaced binary. In a container without CAP_SYS_PTRACE, root may not read /proc/PID/exe of etcd's process
+    (another user): the probe found no reason to restart them, and no later run finished the upgrade."""
+    binary = tmp_path / "etcd"
+    binary.write_text("new etcd")
+    installed = os.stat(str(binary)).st_ctime
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(etcd_host_info.os, "readlink", refused)
+    # Started before the binary was installed: an upgrade in progress.
+    assert binary_replaced(4242, installed - 60, str(binary))
+    # Started after it: the process runs that binary.
+    assert not binary_replaced(4242, installed + 1, str(binary))
+    # Nothing to compare with: no start time, no binary.
+    assert not binary_replaced(4242, None, str(binary))
+    assert not binary_replaced(4242, installed - 60, str(tmp_path / "missing"))
+
+
+def test_proc_exe_decides_where_it_can_be_read(tmp_path, monkeypatch):
+    binary = tmp_path / "etcd"
+    binary.write_text("etcd")
+    monkeypatch.setattr(etcd_host_info.os, "readlink", lambda path: "/usr/local/bin/etcd (deleted)")
+    assert binary_replaced(4242, time.time() + 60, str(binary))
+    monkeypatch.setattr(etcd_host_info.os, "readlink", lambda path: "/usr/local/bin/etcd")
+    assert not binary_replaced(4242, os.stat(str(binary)).st_ctime - 60, str(binary))
