@@ -30,10 +30,102 @@ CONNECTION_ARGSPEC = dict(
 )
 
 
+# What to do next, by what etcd (or gRPC, or Go's TLS) says when a request fails: the first match wins.
+ADVICE = (
+    (("database space exceeded", "NOSPACE"),
+     "The cluster is out of space (NOSPACE alarm): run ./etcd.yml -t etcd_maintain, which compacts, defragments "
+     "and disarms it (docs/maintenance.md)."),
+    (("certificate signed by unknown authority", "bad certificate", "unknown certificate authority",
+      "certificate required", "x509:"),
+     "The certificates of this host and the members' CA do not match: run ./etcd.yml -t etcd_cert to install "
+     "those of etcd_pki_dir; during a CA rotation, finish it with -t etcd_ca_rotate (docs/security.md)."),
+    (("root user does not exist",),
+     "Authentication needs etcd's root user first: set etcd_root_password, and the role creates root before it "
+     "enables authentication (docs/security.md)."),
+    (("user name is empty", "authentication failed", "invalid auth token", "invalid auth management"),
+     "RBAC authentication is on and the request is not made as a user of it: use the root client certificate "
+     "(the etcdctl profile /etc/profile.d/etcdctl.sh) or set etcd_root_password (docs/security.md)."),
+    (("user name not found",),
+     "No such etcd user: the request names a user, or presents a client certificate whose common name is one, "
+     "that etcd's RBAC does not hold; create it through etcd_users, or use the root client certificate."),
+    (("role name not found",),
+     "No such etcd role: create it through etcd_roles."),
+    (("permission denied",),
+     "The user lacks a role for this request: grant it through etcd_users and etcd_roles, or use root."),
+    (("too many learner members",),
+     "Another learner is still joining: run the same command again, which finishes that join first, or remove "
+     "the learner (etcdctl member remove ID)."),
+    (("member ID already exist", "Peer URLs already exists"),
+     "The member is already in the membership: run the same command again, which resumes a join it finds."),
+    (("member not found",),
+     "The member is not in the membership (any more): run ./etcd.yml again, so that the plan reads the "
+     "membership as it is now."),
+    (("learner member which is in sync with leader",),
+     "The learner has not caught up with the leader yet: run the same command again."),
+    (("can only promote a learner member",),
+     "The member is a voter already: run the same command again, which reads the membership as it is now."),
+    (("unhealthy cluster", "re-configuration failed due to not enough started members"),
+     "etcd reports the cluster unhealthy (a member down, or no quorum) and refuses what would weaken it: start "
+     "the members that are down (journalctl -u etcd on them), then run the same command again."),
+    (("leader changed", "no leader", "request timed out", "election in progress"),
+     "The cluster is electing a leader: run the same command again once it has one (etcdctl endpoint status "
+     "--cluster)."),
+    (("connection refused",),
+     "No etcd answers at that address: check that the member runs (systemctl status etcd, journalctl -u etcd on "
+     "it) and that its client port is reachable from this host."),
+    (("context deadline exceeded", "i/o timeout", "DeadlineExceeded", "no route to host", "connection reset"),
+     "etcd did not answer in time: check that the members run and keep a quorum (journalctl -u etcd on them) "
+     "and that this host reaches their client port."),
+    (("required revision has been compacted",),
+     "The revision asked for is compacted already: run the same command again, which reads the current one."),
+    (("invalid database", "snapshot file integrity check failed", "checksum mismatch"),
+     "The snapshot file is damaged: take a new one (./etcd.yml -t etcd_backup) or use an older one."),
+    (("unknown flag",),
+     "This etcd release does not know that flag: check the version on the member (etcd --version) against the "
+     "versions the collection supports (docs/upgrade.md)."),
+)
+DEFAULT_ADVICE = "See journalctl -u etcd on the members, and run the same command again once the cause is fixed."
+
+
+def etcd_answer(stderr, stdout=""):
+    """What etcd answered, without etcdctl's JSON log lines: its `Error:` lines (etcdctl prints the failure
+    there), else the last line that is not a log line, else the output as it is."""
+    text = (stderr or stdout or "").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line[len("Error:"):].strip() for line in lines if line.startswith("Error:")]
+    if errors:
+        return "; ".join(errors)
+    plain = [line for line in lines if not (line.startswith("{") and line.endswith("}"))]
+    if plain:
+        return plain[-1]
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and (entry.get("error") or entry.get("msg")):
+            return str(entry.get("error") or entry.get("msg"))
+    return text or "no output"
+
+
+def advice(text):
+    """What to do next about a failed request, from etcd's answer."""
+    lowered = (text or "").lower()
+    for needles, what in ADVICE:
+        if any(needle.lower() in lowered for needle in needles):
+            return what
+    return DEFAULT_ADVICE
+
+
 class EtcdctlError(Exception):
+    """A failed etcdctl call. Its message: the command, etcd's answer and what to do next (the whole output
+    stays in stdout and stderr)."""
+
     def __init__(self, args, rc, stdout, stderr):
         self.args_used, self.rc, self.stdout, self.stderr = args, rc, stdout, stderr
-        super(EtcdctlError, self).__init__("etcdctl %s failed (rc=%s): %s" % (" ".join(args), rc, (stderr or stdout).strip()))
+        self.answer = etcd_answer(stderr, stdout)
+        super(EtcdctlError, self).__init__("etcdctl %s failed (rc=%s): %s. %s" % (
+            " ".join(args), rc, self.answer.rstrip("."), advice(self.answer + "\n" + (stderr or ""))))
 
 
 TLS_FLAGS = (("cacert", "--cacert"), ("cert", "--cert"), ("key", "--key"))
@@ -181,10 +273,17 @@ def start_auth_probe(ctl, endpoint):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
+def auth_probe_answer(proc):
+    """(True when RBAC authentication is enabled, False when not, None when the answer tells neither; etcdctl's
+    exit status; its stderr)."""
+    out, err = proc.communicate()
+    err = err.decode("utf-8", "replace")
+    return auth_from_answer(proc.returncode, err), proc.returncode, err
+
+
 def auth_probe_result(proc):
     """True when RBAC authentication is enabled, False when not, None when the answer tells neither."""
-    out, err = proc.communicate()
-    return auth_from_answer(proc.returncode, err.decode("utf-8", "replace"))
+    return auth_probe_answer(proc)[0]
 
 
 def login_result(ctl, user, password, endpoint=None):

@@ -93,7 +93,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
     EtcdctlError,
-    auth_probe_result,
+    auth_probe_answer,
     login_result,
     start_auth_probe,
 )
@@ -108,9 +108,10 @@ def names(ctl, kind):
 
 
 def auth_enabled(ctl):
-    enabled = auth_probe_result(start_auth_probe(ctl, (ctl.endpoints or [None])[0]))
+    enabled, rc, err = auth_probe_answer(start_auth_probe(ctl, (ctl.endpoints or [None])[0]))
     if enabled is None:
-        raise EtcdctlError(["endpoint", "status"], 1, "", "could not tell whether RBAC authentication is enabled")
+        # etcd's answer tells neither (a member down, another CA): it is the message.
+        raise EtcdctlError(["endpoint", "status"], rc or 1, "", err or "no answer on whether RBAC authentication is enabled")
     return enabled
 
 
