@@ -1,9 +1,10 @@
 """Member lifecycle, driven through ./etcd.yml as an operator runs it, on the scenario's five hosts.
 
 The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
-shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, resume two interrupted scale-outs (learner added
-but not started; started but not promoted), then the safeguard on a running and on a stopped member,
-etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard); then, on three members, the
+shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, finish two scale-outs whose controller was killed
+(after the learner was added, before it started; before its promotion), then the safeguard on a running and on
+a stopped member, etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard); then a
+removal killed after `member remove` and before the wipe, finished by the same command; on three members, the
 refused removal of the two running members while the third is stopped, a plain run with a member host down,
 its purge from the membership, and a new host in its place. After every step: the
 membership equals the inventory, no learner is left, every key written so far is read back from every
@@ -123,23 +124,29 @@ def test_05_removing_two_of_three_is_refused():
     check_cluster(3)
 
 
-def test_06_scale_out_resumes_after_the_learner_was_added():
-    # What an interrupted run leaves: the learner is in the membership, nothing runs on the new host.
-    etcdctl(HOSTS[0], "member add etcd-4 --peer-urls=https://%s:2380 --learner" % HOSTS[3])
-    playbook(4, "-l", HOSTS[3], "-e", "etcd_init=existing")
+def learners(host):
+    return [m for m in json.loads(etcdctl(host, "member list -w json"))["members"] if m.get("isLearner")]
+
+
+def test_06_a_scale_out_killed_after_the_learner_was_added_is_finished_by_the_same_command():
+    # The controller dies once the learner is in the membership, before anything runs on the new host.
+    args = ("-l", HOSTS[3], "-e", "etcd_init=existing")
+    ops.interrupted(inventory(4), "Start %s" % HOSTS[3], *args)
+    assert len(learners(HOSTS[0])) == 1
+    assert ssh(HOSTS[3], "systemctl is-active etcd", check=False).strip() != "active"
+    playbook(4, *args)
     write_key(HOSTS[3], "resumed-added")
     check_cluster(4)
     assert changes(playbook(4)) == 0
 
 
-def test_07_scale_out_resumes_after_the_learner_started():
-    etcdctl(HOSTS[0], "member add etcd-5 --peer-urls=https://%s:2380 --learner" % HOSTS[4])
-    # Interrupted after the config was written and the learner started, before its promotion.
-    playbook(5, "-l", HOSTS[4], "-e", "etcd_init=existing", "-t", "etcd_install,etcd_dir,etcd_config")
-    ssh(HOSTS[4], "systemctl start etcd")
-    members = json.loads(etcdctl(HOSTS[0], "member list -w json"))["members"]
-    assert [m for m in members if m.get("isLearner")]
-    playbook(5, "-l", HOSTS[4], "-e", "etcd_init=existing")
+def test_07_a_scale_out_killed_before_the_promotion_is_finished_by_the_same_command():
+    # The learner runs and catches up; the controller dies before it is promoted.
+    args = ("-l", HOSTS[4], "-e", "etcd_init=existing")
+    ops.interrupted(inventory(5), "Promote once in sync with the leader - %s" % HOSTS[4], *args)
+    assert len(learners(HOSTS[0])) == 1
+    assert ssh(HOSTS[4], "systemctl is-active etcd", check=False).strip() == "active"
+    playbook(5, *args)
     write_key(HOSTS[4], "resumed-started")
     check_cluster(5)
     assert changes(playbook(5)) == 0
@@ -200,9 +207,15 @@ def members_of(host):
     return {m.get("name", ""): m["peerURLs"][0] for m in json.loads(etcdctl(host, "member list -w json"))["members"]}
 
 
-def test_13_shrink_to_three_again():
-    playbook(4, "-l", HOSTS[3], "-t", "etcd_clean")
+def test_13_a_removal_killed_after_member_remove_and_before_the_wipe_is_finished_by_the_same_command():
+    args = ("-l", HOSTS[3], "-t", "etcd_clean")
+    ops.interrupted(inventory(4), "Stop and disable the member", *args)
+    assert "etcd-4" not in members_of(HOSTS[0])
+    assert "wal" in ssh(HOSTS[3], "ls /data/etcd/member")
+    playbook(4, *args)
+    assert ssh(HOSTS[3], "ls /data/etcd /etc/etcd 2>&1", check=False).count("No such file") == 2
     check_cluster(3)
+    assert changes(playbook(3)) == 0
 
 
 def test_14_removing_the_running_members_while_the_one_that_stays_is_stopped_is_refused():
