@@ -18,6 +18,39 @@ ACCEPTS_LOST_DATA = True
 WRITES_CERTIFICATES = False
 
 
+# What the first half of a recovery names the data it sets aside: member.before-recover-STAMP.
+SUFFIX = "before-recover-"
+
+
+def plan_resumed(run, facts, plan):
+    """A recovery whose run was interrupted after its first half: the cluster has its quorum again, every member
+    is a host of the inventory, and the hosts of the run outside the membership neither run etcd nor hold data
+    (the first half set their data aside, or they had lost it). Running the same command again re-adds them (the
+    second half alone): nothing is stopped or forced again, and nothing that holds data is touched. Returns
+    whether it is such a run."""
+    hosts, states = facts.hosts, facts.states
+    in_membership = [h for h in run.order if facts.in_membership.get(h)]
+    missing = [h for h in run.order if h in run.play and not facts.in_membership.get(h)]
+    if not missing or len(in_membership) != len(facts.members):
+        return False
+    for host in missing:
+        state = states.get(host)
+        if not state or state["running"] or state["has_data"]:
+            return False
+    leader = next((h for h in in_membership if facts.in_membership[h].get("leader")), in_membership[0])
+    plan["recover"] = dict(
+        survivor=leader, name=hosts[leader]["name"], raft_index=None, others=missing, outside=[], resume=True,
+        suffix=SUFFIX + str(run.controller.get("stamp") or ""), force_config="/run/etcd-force-new-cluster.yml",
+        dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf",
+        report="Cluster %s: the recovery interrupted after its first half is finished; re-added: %s." % (
+            run.cluster, ", ".join(missing)))
+    run.warn("Cluster %s runs again with %s, and %s, outside its membership, hold%s no data: finishing the "
+             "recovery, %s re-added as new members." % (run.cluster, names(in_membership), names(missing),
+                                                        "s" if len(missing) == 1 else "",
+                                                        "it is" if len(missing) == 1 else "they are"))
+    return True
+
+
 def plan_recover(run, facts, plan):
     """-t etcd_recover: a cluster that lost its quorum restarted from its most advanced surviving member as a
     one-member cluster; the other members re-added through the scale-out path. Refused unless the run can see
@@ -36,6 +69,8 @@ def plan_recover(run, facts, plan):
     voters = facts.voters
     healthy = [m for m in voters if m.get("started") and m.get("healthy")]
     leading = sorted(set(s.get("leader") for s in statuses.values() if s.get("leader") not in (None, "0")))
+    if facts.read_ok and (facts.read or {}).get("leader") and plan_resumed(run, facts, plan):
+        return
     if facts.read_ok and (facts.read or {}).get("leader"):
         run.refuse("Cluster %s has its quorum (%d of %d voting members healthy, leader %s): a recovery would throw "
                    "away the members that work. Replace a failed member with -l HOST -t etcd_clean, then -l HOST "
@@ -93,7 +128,7 @@ def plan_recover(run, facts, plan):
     outside = [h for h in run.order if h not in run.play]
     plan["recover"] = dict(
         survivor=survivor, name=hosts[survivor]["name"], raft_index=status.get("raft_index"), others=others,
-        outside=outside, suffix="before-recover-%s" % stamp,
+        outside=outside, resume=False, suffix=SUFFIX + stamp,
         force_config="/run/etcd-force-new-cluster.yml",
         dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf",
         # What the run says once the survivor runs alone and the others are back.

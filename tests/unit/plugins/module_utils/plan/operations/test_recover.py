@@ -37,6 +37,38 @@ def test_a_recovery_is_refused_while_the_quorum_holds():
     assert refused(recover(flaky, probes=lost_probes()), "has its quorum (1 of 3 voting members healthy")
 
 
+def test_a_recovery_killed_after_its_first_half_is_finished_by_the_same_command():
+    """Issue 21: the controller died once the survivor ran as a new one-member cluster, before the others
+    rejoined. The cluster has its quorum again (one member); the others hold no data (set aside, or lost before).
+    The same command re-adds them, and stops or forces nothing again."""
+    aside = ["member.before-recover-20261202T065900Z"]
+    probes = running(3)
+    for i in (2, 3):
+        probes[host(i)] = probe(data=False, state="inactive", conf=False, entries=aside)
+    plan = recover(read(member(1, leader=True)), probes=probes)
+    assert plan["refusals"] == [] and plan["recover"]["resume"]
+    assert plan["recover"]["survivor"] == host(1) and plan["recover"]["others"] == [host(2), host(3)]
+    assert plan["recover"]["report"] == ("Cluster etcd: the recovery interrupted after its first half is finished; "
+                                         "re-added: 10.0.0.12, 10.0.0.13.")
+    assert any("hold no data: finishing the recovery" in w for w in plan["warnings"])
+    # One of them rejoined before the kill: the other is re-added.
+    probes[host(2)] = probe()
+    plan = recover(read(member(1, leader=True), member(2)), probes=probes)
+    assert plan["refusals"] == [] and plan["recover"]["others"] == [host(3)]
+    # Data lost before the recovery: nothing set aside, the same.
+    probes[host(3)] = probe(data=False, state="inactive", conf=False, entries=[])
+    assert recover(read(member(1, leader=True), member(2)), probes=probes)["recover"]["others"] == [host(3)]
+    # A host outside the membership that holds data, or runs: refused (a recovery would throw away what works).
+    probes[host(3)] = probe(data=True, state="inactive", conf=False, entries=aside + ["member"])
+    assert refused(recover(read(member(1, leader=True), member(2)), probes=probes), "has its quorum (2 of 2")
+    probes[host(3)] = probe(data=False, state="active", conf=True)
+    assert refused(recover(read(member(1, leader=True), member(2)), probes=probes), "has its quorum (2 of 2")
+    # A member of another inventory in the membership: refused.
+    probes[host(3)] = probe(data=False, state="inactive", conf=False)
+    stranger = member(4)
+    assert refused(recover(read(member(1, leader=True), member(2), stranger), probes=probes), "has its quorum")
+
+
 def test_a_recovery_starts_from_the_member_with_the_highest_raft_index():
     plan = recover(lost_quorum())
     assert plan["refusals"] == [] and plan["recover"]["survivor"] == host(1)
