@@ -4,11 +4,13 @@ In order, on etcd 3.5.16: the timer's service leaves exactly one verified backup
 healthy member in inventory order), every member's textfile metrics; a backup with one byte flipped fails verification; retention prunes
 exactly what it should; a backup on demand is fetched and its SHA-256 checked on the controller. Then the keys
 change after the backup, and a restore is refused (etcd_safeguard, a corrupt snapshot, an old member outside
-the inventory that still runs) without changing anything, then done: exactly the snapshot's keys on every
-member, the revision bumped, a re-run changes nothing. A recovery is refused while the quorum holds; two
-members are stopped and wiped, and -t etcd_recover brings back three members with every key. Then the cluster
-is purged and deployed again on 3.4.23, where the restore cannot bump the revision, and restore and recovery are
-done again."""
+the inventory that still runs) without changing anything, then done, by the same command after a first run
+killed once every member was stopped: exactly the snapshot's keys on every member, the revision bumped, a
+re-run changes nothing. A recovery is refused while the quorum holds; two members are stopped and wiped, and
+-t etcd_recover brings back three members with every key. Then the cluster is purged and deployed again on
+3.4.23, where the restore cannot bump the revision, and restore and recovery are done again, each by the same
+command after a first run killed at its dangerous moment (the data set aside and restored, before the start;
+the survivor a new one-member cluster, before the others rejoin)."""
 import hashlib
 import json
 import os
@@ -23,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 import etcd3  # noqa: E402
-from ops import PKI, SSH, WORK, archive, changes, inventory, pids, playbook, record, ssh  # noqa: E402
+from ops import PKI, SSH, WORK, archive, changes, interrupted, inventory, pids, playbook, record, ssh  # noqa: E402
 
 HOSTS = ["10.89.81.1%d" % i for i in (1, 2, 3)]
 NAMES = ["etcd-1", "etcd-2", "etcd-3"]
@@ -242,9 +244,13 @@ def assert_every_member_serves(expected):
         assert all_keys(host) == expected, host
 
 
-def test_06_a_restore_brings_back_exactly_the_snapshots_keys_on_every_member():
+def test_06_a_restore_killed_after_the_stop_is_finished_and_brings_back_exactly_the_snapshots_keys():
+    args = ("-t", "etcd_restore", "-e", "etcd_restore_snapshot=%s" % STATE["snapshot"])
+    # The controller dies once every member is stopped, before the data is set aside.
+    interrupted(INV, "Set the data directory aside and restore the snapshot into it", *args)
+    assert all(ssh(h, "systemctl is-active etcd", check=False).strip() != "active" for h in HOSTS)
     log = []
-    out, seconds = timed(log, "-t", "etcd_restore", "-e", "etcd_restore_snapshot=%s" % STATE["snapshot"])
+    out, seconds = timed(log, *args)
     STATE["restore_seconds"] = seconds
     assert_every_member_serves(STATE["snapshot_keys"])
     sidecar = STATE["snapshot_sidecar"]
@@ -268,15 +274,24 @@ def test_07_a_recovery_is_refused_while_the_quorum_holds():
     assert_untouched(out, before, keys)
 
 
-def lose_two_members_and_recover(inv, label):
+def lose_two_members_and_recover(inv, label, kill_at=None):
     write_keys("/acked/", 200)
     acknowledged = all_keys(HOSTS[0])
     survivor = HOSTS[0]
     for host in HOSTS[1:]:
         ssh(host, "systemctl stop etcd && rm -rf /data/etcd/member")
+    first = ""
+    if kill_at:
+        # The controller dies once the survivor runs as a new one-member cluster, before the others rejoin.
+        first = interrupted(inv, kill_at, "-t", "etcd_recover")
+        members = json.loads(ssh(survivor, ". /etc/profile.d/etcdctl.sh && ETCDCTL_ENDPOINTS=https://%s:2379 etcdctl "
+                                 "member list -w json" % survivor))["members"]
+        assert [m["name"] for m in members] == ["etcd-1"], members
     log = []
     out, seconds = timed(log, "-t", "etcd_recover", inv=inv)
-    assert "Recovering cluster etcd from %s" % survivor in out
+    assert "Recovering cluster etcd from %s" % survivor in (first or out)
+    if kill_at:
+        assert "finishing the recovery" in " ".join(out.split())
     assert_every_member_serves(acknowledged)
     members = json.loads(ssh(HOSTS[0], ". /etc/profile.d/etcdctl.sh && etcdctl member list -w json"))["members"]
     assert sorted(m["name"] for m in members) == NAMES and not any(m.get("isLearner") for m in members)
@@ -308,14 +323,19 @@ def test_09_on_3_4_23_the_restore_cannot_bump_the_revision_and_the_recovery_work
     assert sidecar["etcd_version"] == "3.4.23" and sidecar["keys"] == 300
     expected = all_keys(HOSTS[0])
     write_keys("/later/", 20)
-    out = playbook(INV_34, "-t", "etcd_restore", "-e", "etcd_restore_snapshot=%s" % snapshot)
+    args = ("-t", "etcd_restore", "-e", "etcd_restore_snapshot=%s" % snapshot)
+    # The controller dies once every member's data is set aside and the snapshot restored, before they start.
+    interrupted(INV_34, "Start every member at once (each reports ready once a quorum is up)", *args)
+    assert ssh(HOSTS[0], "ls -d /data/etcd/member.before-restore-*").strip()
+    out = playbook(INV_34, *args)
     assert "etcd 3.4.23 has no --bump-revision" in out
     assert_every_member_serves(expected)
     assert revision(HOSTS[0]) >= sidecar["revision"]
     before = pids(HOSTS)
     assert changes(playbook(INV_34)) == 0
     assert pids(HOSTS) == before
-    STATE["recover_34_seconds"] = lose_two_members_and_recover(INV_34, "3.4.23")
+    STATE["recover_34_seconds"] = lose_two_members_and_recover(
+        INV_34, "3.4.23", kill_at="Plan the re-adding of the other members, as a run with etcd_init=existing")
 
 
 def test_10_figures():
