@@ -20,6 +20,9 @@ WRITES_CERTIFICATES = False
 
 # What the first half of a recovery names the data it sets aside: member.before-recover-STAMP.
 SUFFIX = "before-recover-"
+# The survivor's one-shot start as a new one-member cluster: a config and a unit drop-in, both in /run.
+FORCE_CONFIG = "/run/etcd-force-new-cluster.yml"
+DROPIN = "/run/systemd/system/etcd.service.d/50-force-new-cluster.conf"
 
 
 def plan_resumed(run, facts, plan):
@@ -40,8 +43,7 @@ def plan_resumed(run, facts, plan):
     leader = next((h for h in in_membership if facts.in_membership[h].get("leader")), in_membership[0])
     plan["recover"] = dict(
         survivor=leader, name=hosts[leader]["name"], raft_index=None, others=missing, outside=[], resume=True,
-        suffix=SUFFIX + str(run.controller.get("stamp") or ""), force_config="/run/etcd-force-new-cluster.yml",
-        dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf",
+        suffix=SUFFIX + str(run.controller.get("stamp") or ""), force_config=FORCE_CONFIG, dropin=DROPIN,
         report="Cluster %s: the recovery interrupted after its first half is finished; re-added: %s." % (
             run.cluster, ", ".join(missing)))
     run.warn("Cluster %s runs again with %s, and %s, outside its membership, hold%s no data: finishing the "
@@ -69,9 +71,9 @@ def plan_recover(run, facts, plan):
     voters = facts.voters
     healthy = [m for m in voters if m.get("started") and m.get("healthy")]
     leading = sorted(set(s.get("leader") for s in statuses.values() if s.get("leader") not in (None, "0")))
-    if facts.read_ok and (facts.read or {}).get("leader") and plan_resumed(run, facts, plan):
-        return
     if facts.read_ok and (facts.read or {}).get("leader"):
+        if plan_resumed(run, facts, plan):
+            return
         run.refuse("Cluster %s has its quorum (%d of %d voting members healthy, leader %s): a recovery would throw "
                    "away the members that work. Replace a failed member with -l HOST -t etcd_clean, then -l HOST "
                    "-e etcd_init=existing. Nothing was changed."
@@ -129,8 +131,7 @@ def plan_recover(run, facts, plan):
     plan["recover"] = dict(
         survivor=survivor, name=hosts[survivor]["name"], raft_index=status.get("raft_index"), others=others,
         outside=outside, resume=False, suffix=SUFFIX + stamp,
-        force_config="/run/etcd-force-new-cluster.yml",
-        dropin="/run/systemd/system/etcd.service.d/50-force-new-cluster.conf",
+        force_config=FORCE_CONFIG, dropin=DROPIN,
         # What the run says once the survivor runs alone and the others are back.
         report="Cluster %s recovered from %s (%s, raft index %s)%s%s." % (
             run.cluster, survivor, hosts[survivor]["name"],
