@@ -41,6 +41,21 @@ def inventory(hosts, name=None, **group_vars):
     return path
 
 
+def timed_run(argv, env, **kwargs):
+    """(the finished process, its wall time in seconds, its stdout and stderr) of argv run from the project."""
+    started = time.monotonic()
+    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env, **kwargs)
+    return res, round(time.monotonic() - started, 1), res.stdout + res.stderr
+
+
+def keep_log(argv, note, out):
+    """The whole output of a run, for a failure's post-mortem (an assertion shows only its end), with a note
+    of its wall time and exit status (where a scenario's time goes), in .cache/playbook-logs/SCENARIO/NNN.log."""
+    logs = ROOT / ".cache" / "playbook-logs" / WORK.name
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text("%s\n# %s\n%s" % (" ".join(argv), note, out))
+
+
 def playbook(inv, *args, fail=False, background=False, log=None):
     """./etcd.yml -i inv args...; the output (asserting the exit status), or the running process. With log
     (a list), appends the run's arguments, wall time and exit status to it."""
@@ -48,19 +63,11 @@ def playbook(inv, *args, fail=False, background=False, log=None):
     env = dict(os.environ, ANSIBLE_NOCOLOR="1")
     if background:
         return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    started = time.monotonic()
-    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
-    seconds = round(time.monotonic() - started, 1)
+    res, seconds, out = timed_run(argv, env)
     if log is not None:
         log.append({"args": [str(a) for a in args], "seconds": seconds, "rc": res.returncode})
-    out = res.stdout + res.stderr
-    # The whole output of every run, for a failure's post-mortem (the assertion shows only its end), and its
-    # wall time: where a scenario's time goes.
-    logs = ROOT / ".cache" / "playbook-logs" / WORK.name
-    logs.mkdir(parents=True, exist_ok=True)
     test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("::", 1)[-1]
-    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(
-        "%s\n# %s s, exit status %d, test %s\n%s" % (" ".join(argv), seconds, res.returncode, test, out))
+    keep_log(argv, "%s s, exit status %d, test %s" % (seconds, res.returncode, test), out)
     if fail:
         assert res.returncode != 0, out[-4000:]
     else:
@@ -79,14 +86,9 @@ def interrupted(inv, task, *args, nth=1):
         mark.unlink()
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
                ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_NTH=str(nth), DCS_KILL_MARK=str(mark))
-    started = time.monotonic()
-    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env, start_new_session=True)
-    out = res.stdout + res.stderr
-    logs = ROOT / ".cache" / "playbook-logs" / WORK.name
-    logs.mkdir(parents=True, exist_ok=True)
-    seconds = round(time.monotonic() - started, 1)
-    (logs / ("%03d.log" % len(list(logs.iterdir())))).write_text(
-        "%s\n# killed at %r #%d: %s s, exit status %d\n%s" % (" ".join(argv), task, nth, seconds, res.returncode, out))
+    # Its own process group: the kill takes the playbook and its workers, not the test.
+    res, seconds, out = timed_run(argv, env, start_new_session=True)
+    keep_log(argv, "killed at %r #%d: %s s, exit status %d" % (task, nth, seconds, res.returncode), out)
     assert res.returncode == -9 and mark.exists(), "not killed at %r #%d (exit status %d):\n%s" % (
         task, nth, res.returncode, out[-4000:])
     return out
