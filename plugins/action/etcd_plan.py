@@ -14,7 +14,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.dcs.etcd.plugins.module_utils._files import content_sha256, delivered_sha256, file_sha256
-from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, rotation_phase
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, rotation_installed, rotation_phase
 from ansible_collections.dcs.etcd.plugins.module_utils._rbac import MASK
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.pipeline import controller_paths, make_plan
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.checks import sibling_groups
@@ -94,6 +94,7 @@ class ActionModule(ActionBase):
             try:
                 controller["ca_sha256s"] = [content_sha256(c.rstrip()) for c in accepted_trust(needed["pki_dir"])]
                 controller["ca_rotation"] = rotation_phase(needed["pki_dir"])
+                controller["ca_rotation_installed"] = rotation_installed(needed["pki_dir"])
             except (PkiError, OSError, ValueError) as exc:
                 result.update(failed=True, msg="etcd_plan: %s" % to_text(exc))
                 return result

@@ -48,7 +48,7 @@ ARGUMENT_SPEC = dict(
 # Options of dcs.etcd.etcd_ca_rotation.
 ROTATION_ARGUMENT_SPEC = dict(
     pki_dir=dict(type="path", required=True),
-    step=dict(type="str", choices=["begin", "reissue", "finish", "complete"], required=True),
+    step=dict(type="str", choices=["begin", "reissue", "finish", "complete", "installed"], required=True),
     ca_common_name=dict(type="str", default="dcs.etcd CA"),
     ca_valid_days=dict(type="int", default=10950),
 )
@@ -91,7 +91,15 @@ NEXT = {
     None: "The CA rotation is complete: the new CA is ca.crt, the old one is in retired/. Restart the consumers that "
           "read their CA file only at start.",
 }
-STEPS = ("begin", "reissue", "finish", "complete")
+STEPS = ("begin", "reissue", "finish", "complete", "installed")
+
+
+def rotation_installed(pki_dir):
+    """Whether the phase in progress reached every host: a step records its phase with installed false, and the
+    role records it installed once every host holds it and the cluster is healthy again. A run interrupted in
+    between leaves it false: the next run installs the same phase again before it takes another step. A state
+    of a release that did not record it counts as installed."""
+    return rotation_state(pki_dir).get("installed", True) is not False
 
 
 def rotation_state(pki_dir):
@@ -179,6 +187,16 @@ def rotate(pki_dir, step, ca_common_name, ca_days, stamp, check_mode=False):
             raise PkiError("%s holds no CA to rotate" % pki_dir)
         phase = rotation_phase(pki_dir)
         result = dict(changed=False, phase_before=phase, phase=phase, next=NEXT[phase])
+        if step == "installed":
+            # Records that the phase in progress is on every host; nothing to record outside a rotation.
+            state = rotation_state(pki_dir)
+            if phase is None or state.get("installed", True) is not False:
+                return result
+            result["changed"] = True
+            if not check_mode:
+                _write(os.path.join(pki_dir, ROTATION_STATE), (json.dumps(dict(state, installed=True)) + "\n")
+                       .encode(), 0o644)
+            return result
         order = [None] + list(PHASES)
         target = {"begin": "trust", "reissue": "reissue", "finish": "finish", "complete": None}[step]
         if step == "complete":
@@ -220,8 +238,8 @@ def rotate(pki_dir, step, ca_common_name, ca_days, stamp, check_mode=False):
                     os.rename(os.path.join(pki_dir, name), os.path.join(pki_dir, new_name))
             os.unlink(os.path.join(pki_dir, ROTATION_STATE))
         else:
-            _write(os.path.join(pki_dir, ROTATION_STATE), (json.dumps(dict(phase=target, step=step, at=stamp)) + "\n")
-                   .encode(), 0o644)
+            _write(os.path.join(pki_dir, ROTATION_STATE),
+                   (json.dumps(dict(phase=target, step=step, at=stamp, installed=False)) + "\n").encode(), 0o644)
         write_trust(pki_dir, target)
         return result
     finally:

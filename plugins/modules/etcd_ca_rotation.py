@@ -18,6 +18,9 @@ description:
     C(ca-next.key)) and enters phase C(trust), where old and new CA are trusted and the old one signs; V(reissue)
     enters phase C(reissue), where the new CA signs; V(finish) enters phase C(finish), where only the new CA is
     trusted; V(complete) makes the new CA C(ca.crt)/C(ca.key), moves the old pair to C(retired/), and ends it."
+  - "Each of V(begin), V(reissue) and V(finish) records its phase as not yet installed; V(installed) records that
+    the phase in progress reached every host (the role takes it once every host holds the phase and the cluster is
+    healthy again). A run interrupted before that installs the same phase again instead of taking the next step."
   - C(ca-trust.crt), the CA file members and clients receive, follows the phase. M(dcs.etcd.etcd_pki) signs with
     the CA of the phase. The role installs the files and restarts the members between the steps
     (C(./etcd.yml -t etcd_ca_rotate)).
@@ -31,7 +34,7 @@ options:
   step:
     description: The step to take.
     type: str
-    choices: [begin, reissue, finish, complete]
+    choices: [begin, reissue, finish, complete, installed]
     required: true
   ca_common_name:
     description: Subject common name of the new CA (V(begin)).
@@ -69,6 +72,11 @@ EXAMPLES = r"""
     pki_dir: "{{ inventory_dir }}/pki/etcd"
     step: begin
     ca_common_name: dcs.etcd CA (etcd) 2026-12-03
+
+- name: Record that the phase in progress is on every host
+  dcs.etcd.etcd_ca_rotation:
+    pki_dir: "{{ inventory_dir }}/pki/etcd"
+    step: installed
 """
 
 RETURN = r"""

@@ -22,12 +22,16 @@ ACCEPTS_LOST_DATA = True
 WRITES_CERTIFICATES = True
 
 
-def rotation_steps(phase, all_phases):
+def rotation_steps(phase, installed, all_phases):
     """The steps of dcs.etcd.etcd_ca_rotation one -t etcd_ca_rotate run takes from a phase: one phase per run, so
     that consumers that read their CA file only at start can be restarted in between (all_phases: every one).
-    The finish phase and the completion go together: only the controller's files change after it."""
+    A phase that has not reached every host yet (a run interrupted while it installed it: installed false) is
+    installed again first, and that run ends there, with the message that phase ends with. The finish phase and
+    the completion go together: only the controller's files change after it."""
     order = ["begin", "reissue", "finish", "complete"]
     start = {None: 0, "trust": 1, "reissue": 2, "finish": 2}[phase]
+    if phase in ("trust", "reissue") and not installed:
+        start -= 1
     if all_phases:
         return order[start:]
     return order[start:start + 1] if start < 2 else order[2:]
@@ -63,6 +67,8 @@ def plan_ca_rotate(run, facts, plan):
     plan_final_check(run, facts, plan, list(run.order), [], [])
     plan_register(run, facts, plan)
     phase = run.controller.get("ca_rotation")
-    plan["ca_rotation"] = dict(phase=phase, steps=rotation_steps(phase, as_bool(run.param("etcd_ca_rotate_all"))
-                                                                 and not run.check_mode),
+    installed = run.controller.get("ca_rotation_installed", True)
+    plan["ca_rotation"] = dict(phase=phase, installed=installed,
+                               steps=rotation_steps(phase, installed, as_bool(run.param("etcd_ca_rotate_all"))
+                                                    and not run.check_mode),
                                ca_common_name="dcs.etcd CA (%s) %s" % (run.cluster, run.controller.get("stamp", "")))

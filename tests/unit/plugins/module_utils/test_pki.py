@@ -204,8 +204,15 @@ def test_a_ca_rotation_goes_through_its_phases(tmp_path):
         _pki.rotate(pki, "finish", "new CA", 90, "T1")
     # Every CA file a member may hold meanwhile is accepted by the plan: the old alone, both, the new alone.
     assert len(_pki.accepted_trust(pki)) == 3 and trust in _pki.accepted_trust(pki)
+    # Each phase is recorded as not on every host yet, until the role records it installed (once only).
+    assert not _pki.rotation_installed(pki)
+    assert _pki.rotate(pki, "installed", "new CA", 90, "T1", check_mode=True)["changed"] and not _pki.rotation_installed(pki)
+    marked = _pki.rotate(pki, "installed", "new CA", 90, "T1")
+    assert (marked["changed"], marked["phase"]) == (True, "trust") and "reissue" in marked["next"]
+    assert _pki.rotation_installed(pki) and not _pki.rotate(pki, "installed", "new CA", 90, "T1")["changed"]
     # reissue: the new CA signs.
     assert _pki.rotate(pki, "reissue", "new CA", 90, "T1")["phase"] == "reissue"
+    assert not _pki.rotation_installed(pki)
     reissued = make(tmp_path)
     assert reissued["cert_issued"] and reissued["reason"] == "certificate was signed by another CA"
     new = load(tmp_path / "ca-next.crt")
@@ -220,6 +227,7 @@ def test_a_ca_rotation_goes_through_its_phases(tmp_path):
     assert load(tmp_path / "ca.crt").fingerprint(_hashes()) == new.fingerprint(_hashes())
     assert load(tmp_path / "retired" / "ca-T2.crt").fingerprint(_hashes()) == old.fingerprint(_hashes())
     assert not (tmp_path / "ca-next.key").exists() and _pki.rotation_phase(pki) is None
+    assert not _pki.rotate(pki, "installed", "new CA", 90, "T3")["changed"]
     # The next plain run changes nothing: the member certificate is the new CA's already.
     assert not make(tmp_path)["changed"]
 
