@@ -333,17 +333,22 @@ def test_07_ca_rotation_under_load_loses_nothing():
     with LoadWriter(members, str(CONSUMERS), rate=20, prefix="/pg-test/ca-rotation/",
                     login=("patroni-b", "molecule-Patroni-B2"), ca_file=str(CONSUMERS / "ca.crt")) as load:
         load.settle()
-        # One phase per run, as documented: trust, reissue, finish (and complete). The first run (trust) is
-        # killed once its first member runs the new trust bundle: the other two hold it but run the old one. The
-        # same command restarts them before anything else, then takes the next phase.
-        for run in range(3):
+        # One phase per run, as documented: trust, reissue, finish (and complete), each run killed at its dangerous
+        # moment and then run again: trust and finish once their first member runs the new CA file (the other two
+        # hold it but run the old one), reissue once the members hold certificates of the new CA and the consumer
+        # host does not yet. The same command finishes the phase it was killed in (restarting the members that run
+        # older files first) and ends there, with that phase's message.
+        kills = {0: "Wait for a healthy cluster and the catch-up of *", 2: "Install the consumer certificates",
+                 4: "Wait for a healthy cluster and the catch-up of *"}
+        for run in range(6):
             previous = pids(HOSTS)
             started = time.monotonic()
-            if run == 0:
-                out = interrupted(inv, "Wait for a healthy cluster and the catch-up of *", "-t", "etcd_ca_rotate")
+            if run in kills:
+                out = interrupted(inv, kills[run], "-t", "etcd_ca_rotate")
             else:
                 out = playbook(inv, "-t", "etcd_ca_rotate")
-                assert "etcd_ca_rotate again" in out or "rotation is complete" in out
+                said = {1: "Phase trust is done", 3: "Phase reissue is done", 5: "rotation is complete"}[run]
+                assert said in out, out[-3000:]
             seconds += time.monotonic() - started
             phases.append(json.loads((PKI / "ca-rotation.json").read_text())["phase"]
                           if (PKI / "ca-rotation.json").exists() else None)
@@ -352,10 +357,11 @@ def test_07_ca_rotation_under_load_loses_nothing():
     seconds = round(seconds, 1)
     report = load.report()
     lost = load.verify(members)
-    assert phases == ["trust", "reissue", None], phases
-    # trust, killed: one member restarted; reissue: the two that still ran the old trust; finish: every member.
-    assert len(restarted[0]) == 1 and restarted[1] == sorted(set(HOSTS) - set(restarted[0])), restarted
-    assert restarted[2] == HOSTS, restarted
+    assert phases == ["trust", "trust", "reissue", "reissue", "finish", None], phases
+    # trust and finish, killed: one member restarted, the same command restarts the other two; reissue: none.
+    for killed, resumed in ((0, 1), (4, 5)):
+        assert len(restarted[killed]) == 1 and restarted[resumed] == sorted(set(HOSTS) - set(restarted[killed])), restarted
+    assert restarted[2] == restarted[3] == [], restarted
     new_ca = x509.load_pem_x509_certificate((PKI / "ca.crt").read_bytes())
     assert new_ca.fingerprint(hashes.SHA256()) != old_ca.fingerprint(hashes.SHA256())
     assert not (PKI / "ca-next.crt").exists() and not (PKI / "ca-rotation.json").exists()
@@ -378,7 +384,7 @@ def test_07_ca_rotation_under_load_loses_nothing():
     assert changes(playbook(inv)) == 0
     FIGURES["ca_rotation"] = dict(seconds=seconds, acknowledged=report["acknowledged"],
                                   errors_retried=report["errors"], lost=0, max_stall_s=report["max_stall_s"],
-                                  gaps=report["gaps"], runs=3, restarted=restarted)
+                                  gaps=report["gaps"], runs=6, killed=3, restarted=restarted)
 
 
 def test_08_auth_goes_off_only_when_asked():
@@ -391,4 +397,27 @@ def test_08_auth_goes_off_only_when_asked():
     assert changes(out) >= 1
     with consumer("stranger") as stranger:
         assert stranger.get("/pg-test/leader")[0] == b"pg-1"
+
+
+def test_09_auth_enabled_by_a_run_killed_right_after_is_finished_by_the_same_command():
+    # Authentication goes on again, with patroni-b's password changed meanwhile (while it is off etcd takes any
+    # password, so the role checks it once authentication is on): the run is killed just after `auth enable`,
+    # before that check. The same command checks and sets the password; patroni-b logs in with the new one.
+    users = [{"name": "patroni-b", "password": "molecule-Patroni-B3", "roles": ["pg-test"]}, VIP]
+    inv = security_inventory("auth-on-again", users=users)
+    started = time.monotonic()
+    interrupted(inv, "Check the users' passwords now that authentication is on*")
+    killed = round(time.monotonic() - started, 1)
+    with consumer("stranger") as stranger:
+        assert "ermission" in denied(lambda: stranger.get("/pg-test/leader"))
+    started = time.monotonic()
+    out = playbook(inv)
+    resumed = round(time.monotonic() - started, 1)
+    assert "failed=0" in out
+    with consumer("patroni", login=("patroni-b", "molecule-Patroni-B3")) as patroni:
+        assert patroni.get("/pg-test/leader")[0] == b"pg-1"
+    assert "uthentication failed" in denied(lambda: consumer("patroni", login=("patroni-b", "molecule-Patroni-B2"))
+                                            .get("/pg-test/leader"))
+    assert changes(playbook(inv)) == 0
+    FIGURES["auth_enable_killed"] = dict(killed_run_s=killed, second_run_s=resumed)
     record("security", FIGURES)
