@@ -10,6 +10,7 @@ from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import leader_last, quorum
 
 # etcd's answer to a request without a user while RBAC is on: a client certificate is no user unless the
@@ -94,7 +95,7 @@ def cluster_problems(read, expect):
         return bool(tolerated_alarms) and error.startswith("Active Alarm(s):") and set(named) <= tolerated_alarms
 
     for member in members:
-        label = member.get("name") or member["id"]
+        label = member_label(member)
         if not member.get("started"):
             problem = "member %s (%s) was added but has not started" % (member["id"], ", ".join(member.get("peer_urls") or []))
         elif not member.get("status"):
@@ -135,6 +136,14 @@ def cluster_problems(read, expect):
             problems.append("member %s has not applied raft index %s yet (applied: %s)"
                             % (catch_up["name"], catch_up["index"], applied if applied >= 0 else "unknown"))
     return problems
+
+
+def member_label(member):
+    """A member as a problem names it: its name and the host of its peer URL (the host the operator brings
+    back)."""
+    name = member.get("name") or member["id"]
+    host = next((urlsplit(u).hostname for u in member.get("peer_urls") or [] if urlsplit(u).hostname), None)
+    return "%s on %s" % (name, host) if host else name
 
 
 def leader_host(plan, read):

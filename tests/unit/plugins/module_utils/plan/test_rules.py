@@ -13,7 +13,7 @@ from .conftest import EXPECT3, healthy, member, peer, read
 
 @pytest.mark.parametrize("case,cluster,expect,problem", [
     ("healthy", healthy(3), EXPECT3, None),
-    ("member-down", read(member(1, leader=True), member(2), member(3, healthy=False)), EXPECT3, "member etcd-3 is not healthy"),
+    ("member-down", read(member(1, leader=True), member(2), member(3, healthy=False)), EXPECT3, "member etcd-3 on 10.0.0.13 is not healthy"),
     ("down-tolerated", read(member(1, leader=True), member(2), member(3, healthy=False)),
      dict(EXPECT3, tolerate_down=[peer(3)]), None),
     ("no-margin", read(member(1, leader=True), member(2), member(3, healthy=False)),

@@ -45,7 +45,7 @@ def test_with_nospace_every_member_is_defragmented_and_everything_compacted():
 
 
 @pytest.mark.parametrize("case,expected", [
-    ("member-down", "member etcd-3 is not healthy"),
+    ("member-down", "member etcd-3 on 10.0.0.13 is not healthy"),
     ("corrupt", "alarm CORRUPT on member 1001 is active: not a matter for maintenance"),
     ("no-leader", "do not agree on one leader"),
 ])
