@@ -94,6 +94,46 @@ def interrupted(inv, task, *args, nth=1):
     return out
 
 
+def faulted(inv, task, fault, *args, fail=None):
+    """./etcd.yml -i inv args..., with `fault` (an argv: a member's etcd killed, its host cut off) run on the
+    controller when `task` (as interrupted() names it) starts for the first time, the run going on meanwhile.
+    Asserts that the fault struck, and the exit status when fail is True or False; returns (exit status,
+    output)."""
+    argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
+    mark = WORK / "fault-mark"
+    if mark.exists():
+        mark.unlink()
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
+               ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_MARK=str(mark),
+               DCS_FAULT_RUN=json.dumps([str(a) for a in fault]))
+    res, seconds, out = timed_run(argv, env)
+    keep_log(argv, "fault %s at %r: %s s, exit status %d" % (" ".join(map(str, fault)), task, seconds, res.returncode), out)
+    assert mark.exists(), "the fault did not strike at %r:\n%s" % (task, out[-4000:])
+    if fail is not None:
+        assert (res.returncode != 0) == fail, out[-6000:]
+    return res.returncode, out
+
+
+def member_fault(host, what):
+    """The argv of a fault on a member host: 'kill' its etcd (SIGKILL; systemd starts it again after
+    RestartSec), or 'cut' the host off (its container stopped at once, as a power cut; see power_on())."""
+    if what == "kill":
+        return SSH + ["root@" + host, "systemctl kill -s KILL etcd"]
+    name, index = testbed_container(host)
+    return [sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py"), "stop", name, index]
+
+
+def power_on(host):
+    """Starts a member host cut off by member_fault(host, 'cut') again, and waits for its SSH."""
+    name, index = testbed_container(host)
+    subprocess.run([sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py"), "start", name, index], check=True)
+
+
+def testbed_container(host):
+    """The test bed's (name, index) of a member host, from the scenario's name and the host's last octet."""
+    return WORK.name.rsplit(".", 1)[-1], str(int(host.rsplit(".", 1)[1]) % 10)
+
+
 def changes(out):
     return sum(int(n) for n in re.findall(r"changed=(\d+)", out))
 

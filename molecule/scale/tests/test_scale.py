@@ -2,11 +2,13 @@
 
 The tests run in order and build on each other: bootstrap 1 member, grow to 3 and to 5 (one command each),
 shrink to 3 with -t etcd_clean, refuse to remove 2 of 3, finish two scale-outs whose controller was killed
-(after the learner was added, before it started; before its promotion), then the safeguard on a running and on
+(after the learner was added, before it started; before its promotion, where the learner's etcd is then killed
+as the same command promotes it), then the safeguard on a running and on
 a stopped member, etcd_purge, and the rebuild with etcd_clean=true (refused under the safeguard); then a
 removal killed after `member remove` and before the wipe, finished by the same command; on three members, the
 refused removal of the two running members while the third is stopped, a plain run with a member host down,
-its purge from the membership, and a new host in its place. After every step: the
+its purge from the membership, and a new host in its place (cut off once added, before its start: the run fails
+naming it, the same command finishes the join once it is back). After every step: the
 membership equals the inventory, no learner is left, every key written so far is read back from every
 member with the etcd3 client, a plain re-run reports changed=0, and the members that stayed were not
 restarted."""
@@ -146,7 +148,10 @@ def test_07_a_scale_out_killed_before_the_promotion_is_finished_by_the_same_comm
     ops.interrupted(inventory(5), "Promote once in sync with the leader - %s" % HOSTS[4], *args)
     assert len(learners(HOSTS[0])) == 1
     assert ssh(HOSTS[4], "systemctl is-active etcd", check=False).strip() == "active"
-    playbook(5, *args)
+    # The same command again, and as it promotes, the learner's etcd dies (SIGKILL): systemd starts it again
+    # after RestartSec, the promotion waits until it is in sync (etcd_health_timeout), and the run carries on.
+    ops.faulted(inventory(5), "Promote once in sync with the leader - %s" % HOSTS[4], ops.member_fault(HOSTS[4], "kill"),
+                *args, fail=False)
     write_key(HOSTS[4], "resumed-started")
     check_cluster(5)
     assert changes(playbook(5)) == 0
@@ -257,6 +262,13 @@ def test_16_the_dead_member_is_purged_from_the_membership():
 
 def test_17_a_new_host_replaces_the_dead_member():
     inv = custom_inventory([HOSTS[0], HOSTS[1], HOSTS[4]], [1, 2, 3])
+    # The new host is cut off (as by a power cut) once it is in the membership as a learner, before its start:
+    # the run fails naming it; once it is back, the same command starts and promotes it.
+    _rc, out = ops.faulted(inv, "Start %s" % HOSTS[4], ops.member_fault(HOSTS[4], "cut"), "-l", HOSTS[4], "-e",
+                           "etcd_init=existing", fail=True)
+    assert re.search(r"fatal: \[[^]]*%s\]: UNREACHABLE" % re.escape(HOSTS[4]), out), out[-3000:]
+    assert [m["peerURLs"] for m in learners(HOSTS[0])] == [["https://%s:2380" % HOSTS[4]]]
+    ops.power_on(HOSTS[4])
     ops.playbook(inv, "-l", HOSTS[4], "-e", "etcd_init=existing")
     assert members_of(HOSTS[0]) == {"etcd-%d" % (i + 1): "https://%s:2380" % h
                                     for i, h in enumerate([HOSTS[0], HOSTS[1], HOSTS[4]])}
