@@ -155,7 +155,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._backup import (
     status_argv,
     verify_file,
 )
-from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import CONNECTION_ARGSPEC, Etcdctl, EtcdctlError
+from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import CONNECTION_ARGSPEC, Etcdctl, EtcdctlError, advice, etcd_answer
 
 
 def chown_tree(path, owner):
@@ -276,8 +276,9 @@ def run(module, params, state, data_dir, member, aside):
             shutil.rmtree(staging)
         if moved:
             os.rename(aside, member)
-        module.fail_json(msg="%s failed (rc=%d): %s. The data directory is as it was." % (" ".join(argv[:3]), rc, (err or out).strip()),
-                         stdout=out, stderr=err)
+        answer = etcd_answer(err, out) or "it restored no member directory"
+        module.fail_json(msg="%s failed (rc=%d): %s. The data directory is as it was. %s"
+                         % (" ".join(argv[:3]), rc, answer, advice(answer)), stdout=out, stderr=err)
     os.rename(os.path.join(staging, "member"), member)
     os.rmdir(staging)
     chown_tree(member, params["owner"])
