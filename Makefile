@@ -37,9 +37,10 @@ images: bootstrap
 archive: images
 	set -e; for s in distro bookworm trixie; do $(TESTBED) archive $$s; done
 
-# etcd 3.5, 3.6 and 3.7, the newest patch of each that Go's module proxy serves, built from etcd's Go modules as
-# official-layout archives (tests/testbed/testbed.py build; cached per version outside the checkout).
-BUILDS := 3.5 3.6 3.7
+# etcd 3.5, 3.6 and 3.7, the newest patch of each that Go's module proxy serves, and the releases the scenarios
+# pin, built from etcd's Go modules as official-layout archives (tests/testbed/testbed.py build; cached per
+# version outside the checkout).
+BUILDS := 3.5 3.6 3.7 3.6.17 3.7.4
 builds: bootstrap
 	$(TESTBED) build $(BUILDS)
 
@@ -98,17 +99,17 @@ docs: bootstrap
 integration: images builds
 	python -m pytest -q tests/integration
 
-molecule: images archive
+molecule: images archive builds
 	set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory scenario PREPARE= SCENARIO=$$s; done
 
 # The default scenario (1-, 3- and 5-member clusters) with the oldest supported ansible-core on the controller (the
 # others run on the newest).
-molecule-oldest: images archive
+molecule-oldest: images archive builds
 	set -e; for s in $(OLDEST_SCENARIOS); do $(MAKE) --no-print-directory scenario-oldest PREPARE= SCENARIO=$$s; done
 
 # One scenario, timed: make scenario SCENARIO=backup (scenario-oldest: on the oldest supported ansible-core).
 # tests/suite.py prepares the images and archives once and passes PREPARE= (empty).
-PREPARE ?= images archive
+PREPARE ?= images archive builds
 scenario: $(PREPARE)
 	set -e; start=$$(date +%s); molecule test -s $(SCENARIO); \
 	  echo "=== molecule scenario $(SCENARIO): $$(( $$(date +%s) - start )) s"

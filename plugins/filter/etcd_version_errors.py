@@ -12,7 +12,8 @@ description:
   - Checks a target etcd version against the versions a cluster's members run or hold on disk, following
     etcd's upgrade rules, and returns one message per problem (an empty list when the target is safe).
   - Refused are a target on the known-bad list; a change of the major version; skipping a minor version
-    (3.4 to 3.6); a 3.5 to 3.6 upgrade from a 3.5 release before 3.5.26; a downgrade of the minor version (a member cannot start on data written by a newer
+    (3.4 to 3.6); a 3.5 to 3.6 upgrade from a 3.5 release before 3.5.32, and a 3.6 to 3.7 upgrade from a 3.6 release
+    before 3.6.11 (etcd's upgrade guides); a downgrade of the minor version (a member cannot start on data written by a newer
     minor); and a rolling upgrade from 3.4 to 3.5 while RBAC authentication is enabled (or when that
     cannot be told), which etcd does not support.
   - A patch upgrade or downgrade within one minor version is allowed.

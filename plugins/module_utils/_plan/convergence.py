@@ -13,8 +13,8 @@ __metaclass__ = type
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import initial_cluster, leader_last, successor
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import cluster_problems, leader_host
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import names
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import tls_min_version_supported, version_after
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool, names
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import gated_settings, tls_min_version_supported, version_after
 
 
 def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hosts):
@@ -62,7 +62,11 @@ def plan_member_actions(run, facts, plan, removed, settled, joiners, upgrade_hos
         root_files = bool(plan["stages"]["cert"]) or bool(state and state["root_cert_exists"])
         info["client_cert"], info["client_key"] = client_pair(run, root_files)
         info["conf_groups"] = conf_groups(plan, bootstrapping)
-        info["tls_min_version"] = tls_min_version_supported(version_after(state, target, plan["stages"]["install"]))
+        runs = version_after(state, target, plan["stages"]["install"])
+        info["tls_min_version"] = tls_min_version_supported(runs)
+        # The gated settings in the form the release the member runs after this run reads (feature-gates from
+        # 3.6, experimental-* keys before): never a key that release ignores.
+        info["gated_settings"] = gated_settings(runs, ["initial_corrupt_check"] if as_bool(run.param("etcd_initial_corrupt_check")) else [])
         info.setdefault("restart_reasons", [])
     # The role's own etcdctl calls connect as root (its client certificate, CN root, which RBAC maps to the root
     # user) once every running member holds it; before (a cluster deployed by an older release), with the

@@ -13,7 +13,7 @@ __metaclass__ = type
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import leader_host
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import names
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import version_errors
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import release_warnings, version_after, version_errors
 
 
 def upgrading_hosts(run, facts):
@@ -52,6 +52,7 @@ def plan_upgrade(run, facts, plan, upgrade_hosts):
                             "the etcd-server package that the repositories of %s offer (etcd %s; pin another "
                             "with etcd_version)" % (host, state["candidate"])):
                         run.refuse(message)
+        warn_about_releases(run, facts, plan, target)
     if not upgrade_hosts:
         return
     versions = sorted(set(facts.states[h]["version"] for h in upgrade_hosts))
@@ -80,6 +81,21 @@ def plan_upgrade(run, facts, plan, upgrade_hosts):
                    "taken there first. Nothing was changed."
                    % (names(upgrade_hosts), run.cluster, target,
                       "not in the inventory" if leader is None else "unreachable (%s)" % leader))
+
+
+def warn_about_releases(run, facts, plan, target):
+    """A release the members of the run run after it whose line is out of support upstream, or that is below the
+    patch release the next minor upgrade requires: named in a warning (versions.release_warnings)."""
+    after = {}
+    for host in run.order:
+        if host in run.play and facts.states.get(host):
+            version = version_after(facts.states[host], target, plan["stages"]["install"])
+            if version:
+                after.setdefault(version, []).append(host)
+    for version in sorted(after, key=lambda v: parse_version(v) or ()):
+        source = run.target_source() if version == target else "the etcd release of %s" % names(after[version])
+        for message in release_warnings(version, source=source):
+            run.warn(message)
 
 
 def install_settings(run):

@@ -12,8 +12,59 @@ __metaclass__ = type
 
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
 
-# etcd's 3.5 to 3.6 upgrade guide: every 3.5 member must first run at least this patch release.
-LAST_35_BEFORE_36 = (3, 5, 26)
+# The patch release every member of the old line must run before a minor upgrade, from etcd's upgrade guides
+# (https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/, https://etcd.io/docs/v3.7/upgrades/upgrade_3_7/). The 3.5
+# floor moved from 3.5.20 to 3.5.24, 3.5.26 and 3.5.32 as upgrade blockers were found ("too many learner
+# members", zombie members voting again, a panic on custom v2 entries in the WAL).
+MINOR_FLOORS = {
+    (3, 6): ((3, 5, 32), "learner promotions kept only in the v2 store, removed members that vote again and custom v2 "
+                         "entries in the WAL that make 3.6 panic are fixed or detected there"),
+    (3, 7): ((3, 6, 11), "earlier 3.6 releases may not be compatible with a rolling upgrade to 3.7"),
+}
+LAST_35_BEFORE_36 = MINOR_FLOORS[(3, 6)][0]
+# Lines out of support upstream (the release that ended it, and when).
+END_OF_LIFE = {(3, 4): "2026-05-15"}
+# Settings that are feature gates from 3.6 (feature-gates: Name=true) and experimental-* keys before; 3.7 reads
+# only the gates (an experimental-* key in a config file is ignored without a word there).
+FEATURE_GATES = {"initial_corrupt_check": ("InitialCorruptCheck", "experimental-initial-corrupt-check")}
+
+
+def uses_feature_gates(version):
+    """Whether a release takes its gated settings as feature-gates (3.6 and later)."""
+    parsed = parse_version(version)
+    return bool(parsed) and parsed[:2] >= (3, 6)
+
+
+def gated_settings(version, enabled):
+    """The config keys a member on `version` gets for the gated settings named in `enabled` (names of
+    FEATURE_GATES): {"feature-gates": "A=true,B=true"} from 3.6, {"experimental-...": true} before; a version
+    not known yet takes the form of the releases before 3.6."""
+    names = [name for name in sorted(FEATURE_GATES) if name in enabled]
+    if not names:
+        return {}
+    if uses_feature_gates(version):
+        return {"feature-gates": ",".join("%s=true" % FEATURE_GATES[n][0] for n in names)}
+    return dict((FEATURE_GATES[n][1], True) for n in names)
+
+
+def release_warnings(version, newest=None, source="etcd_version"):
+    """Warnings about the release a cluster runs or gets: its line is out of support upstream, or it is below the
+    patch release the next minor upgrade requires (one sentence each)."""
+    parsed = parse_version(version)
+    if not parsed:
+        return []
+    warnings = []
+    if parsed[:2] in END_OF_LIFE:
+        warnings.append("%s: etcd %s belongs to the %d.%d line, out of support upstream since %s: upgrade to a "
+                        "supported line (docs/upgrade.md)." % (source, version, parsed[0], parsed[1],
+                                                               END_OF_LIFE[parsed[:2]]))
+    floor = MINOR_FLOORS.get((parsed[0], parsed[1] + 1))
+    if floor and parsed < floor[0]:
+        warnings.append("%s: etcd %s is below %s, the release etcd's upgrade guide requires before %d.%d (%s). "
+                        "Upgrade to the newest %d.%d release first (docs/upgrade.md)."
+                        % (source, version, ".".join(map(str, floor[0])), parsed[0], parsed[1] + 1, floor[1],
+                           parsed[0], parsed[1]))
+    return warnings
 
 
 def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_version"):
@@ -44,10 +95,12 @@ def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_v
         errors.append("%s: etcd %s would skip a minor version: the cluster runs %s. Upgrade one minor version "
                       "at a time (to %d.%d first, then on). Nothing was changed."
                       % (source, target, have, lowest[0], lowest[1] + 1))
-    elif wanted[:2] == (3, 6) and lowest[:2] == (3, 5) and lowest < LAST_35_BEFORE_36:
-        errors.append("%s: etcd %s needs every 3.5 member on 3.5.%d or later first (the cluster runs %s); "
-                      "earlier 3.5 releases cannot run next to 3.6 members. Upgrade to the newest 3.5 release "
-                      "first. Nothing was changed." % (source, target, LAST_35_BEFORE_36[2], have))
+    elif wanted[:2] in MINOR_FLOORS and lowest[:2] == MINOR_FLOORS[wanted[:2]][0][:2] and lowest < MINOR_FLOORS[wanted[:2]][0]:
+        floor, reason = MINOR_FLOORS[wanted[:2]]
+        errors.append("%s: etcd %s needs every %d.%d member on %s or later first (the cluster runs %s): etcd's "
+                      "upgrade guide requires it, as %s. Upgrade to the newest %d.%d release first. Nothing was "
+                      "changed." % (source, target, floor[0], floor[1], ".".join(map(str, floor)), have, reason,
+                                    floor[0], floor[1]))
     elif lowest[:2] == (3, 4) and wanted[:2] == (3, 5) and auth_enabled is not False:
         if auth_enabled:
             reason = "RBAC authentication is enabled on the cluster"

@@ -17,7 +17,8 @@ def errors(target, current, auth=False, bad=None):
     ("3.4.20", ["3.4.23"]),  # patch downgrade within the minor
     ("3.5.16", ["3.4.23"]),  # one minor up
     ("3.5.16", ["3.4.23", "3.5.16"]),  # resuming an interrupted upgrade
-    ("3.6.5", ["3.5.26"]),
+    ("3.6.5", ["3.5.32"]),
+    ("3.7.4", ["3.6.11"]),
     ("", ["3.4.23"]),  # unknown target: nothing to check
 ])
 def test_safe_targets(target, current):
@@ -38,9 +39,14 @@ def test_skipping_a_minor_version_is_refused():
     assert "skip" in msg
 
 
-def test_3_6_needs_a_late_3_5_patch_release_first():
+def test_a_minor_upgrade_needs_the_patch_release_etcds_guide_names_first():
+    # https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/ (3.5.32 since the floor last moved) and
+    # https://etcd.io/docs/v3.7/upgrades/upgrade_3_7/ (3.6.11).
     (msg,) = errors("3.6.5", ["3.5.16", "3.5.26"])
-    assert "3.5.26 or later" in msg
+    assert "every 3.5 member on 3.5.32 or later first" in msg and "3.5.16, 3.5.26" in msg and "zombie" not in msg
+    (msg,) = errors("3.7.4", ["3.6.10", "3.6.17"])
+    assert "every 3.6 member on 3.6.11 or later first" in msg and "rolling upgrade to 3.7" in msg
+    assert errors("3.6.17", ["3.5.31"]) and not errors("3.6.17", ["3.5.32", "3.5.36"])
 
 
 def test_minor_downgrade_is_refused():
@@ -58,7 +64,7 @@ def test_auth_blocks_only_the_3_4_to_3_5_rolling_upgrade():
     assert "authentication is enabled" in errors("3.5.16", ["3.4.23"], auth=True)[0]
     assert "could not tell" in errors("3.5.16", ["3.4.23"], auth=None)[0]
     assert errors("3.4.30", ["3.4.23"], auth=True) == []
-    assert errors("3.6.1", ["3.5.26"], auth=True) == []
+    assert errors("3.6.1", ["3.5.32"], auth=True) == []
 
 
 def test_message_names_the_source_parameter():

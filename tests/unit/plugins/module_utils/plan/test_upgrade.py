@@ -40,7 +40,7 @@ def test_upgrade_is_planned_with_a_snapshot_on_the_leader():
     ("3.5.16", "3.4.23", None, "could not tell whether RBAC authentication is enabled"),
     ("3.6.0", "3.4.23", False, "etcd 3.6.0 would skip a minor version"),
     ("3.4.23", "3.5.16", False, "would downgrade the members running 3.5.16 to minor version 3.4"),
-    ("3.6.0", "3.5.16", False, "needs every 3.5 member on 3.5.26 or later first"),
+    ("3.6.0", "3.5.16", False, "needs every 3.5 member on 3.5.32 or later first"),
     ("4.0.0", "3.5.16", False, "another major version"),
     ("3.5.1", "3.4.23", False, "etcd 3.5.1 is on the known-bad list"),
 ])
