@@ -144,7 +144,9 @@ class Etcdctl(object):
         # variables twice): the options were read above (env_fallback), so the variables go.
         for variable in [v for v in os.environ if v.startswith("ETCDCTL_")]:
             del os.environ[variable]
-        self.environ = {"ETCDCTL_API": "3"}
+        # No ETCDCTL_API: every supported etcdctl speaks the v3 API by default (3.4 on), and 3.6's warns on stderr
+        # about the variable ("unrecognized environment variable").
+        self.environ = {}
         # The password goes through the environment, not argv, so `ps` never shows it.
         if params.get("user"):
             self.environ["ETCDCTL_USER"] = params["user"]
