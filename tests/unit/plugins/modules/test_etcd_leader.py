@@ -13,7 +13,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import member_vi
 from ansible_collections.dcs.etcd.plugins.modules import etcd_leader
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
-VERSIONS = ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16"]
+VERSIONS = ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"]
 
 
 def recorded(version, name):

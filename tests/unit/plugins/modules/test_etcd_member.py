@@ -27,7 +27,7 @@ def members(version, name):
 
 
 def test_both_versions_were_recorded():
-    assert VERSIONS == ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16"]
+    assert VERSIONS == ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

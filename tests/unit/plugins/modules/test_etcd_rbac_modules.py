@@ -13,7 +13,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils import _etcdctl
 from ansible_collections.dcs.etcd.plugins.modules import etcd_auth, etcd_role, etcd_user
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
-VERSIONS = ["etcd-3.4.23", "etcd-3.5.16"]
+VERSIONS = ["etcd-3.4.23", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"]
 CONNECTION = dict(etcdctl_path="/usr/bin/etcdctl", endpoints=["https://h1:2379"], cacert="/etc/etcd/ca.crt",
                   cert="/etc/etcd/root.crt", key="/etc/etcd/root.key")
 

@@ -67,7 +67,7 @@ def test_each_module_passes_on_etcds_answer_and_what_to_do(run_module, failing, 
     assert all(error.rstrip(".") in result["msg"] for error in errors), result["msg"]
 
 
-@pytest.mark.parametrize("version", ["3.4.23", "3.5.16"])
+@pytest.mark.parametrize("version", ["3.4.23", "3.5.16", "3.5.36", "3.6.17", "3.7.4"])
 def test_a_failed_snapshot_restore_passes_on_etcds_answer_and_puts_the_data_back(run_module, monkeypatch, tmp_path, version):
     # The snapshot verifies (its recorded status); the restore itself fails as recorded from the real tool. The
     # member directory, set aside for the restore, is back where it was, and the message says so and what next.
