@@ -68,11 +68,18 @@ def parse_version(version):
     return tuple(int(x) for x in match.groups()) if match else None
 
 
+def key_counting(status):
+    """How a `snapshot status -w json` answer counts keys: "live" (etcdutl 3.6 and later, whose answer names the
+    snapshot's storage version: live user keys only, 0 for a cluster without any) or "all" (3.4 and 3.5: every
+    entry of the database, never 0). Counts are compared only when both were counted the same way."""
+    return "live" if isinstance(status, dict) and "version" in status else "all"
+
+
 def verify_status(status):
     """Why a parsed `snapshot status -w json` answer does not describe a usable snapshot, or None."""
     if not isinstance(status, dict):
         return "snapshot status printed no JSON"
-    if int(status.get("totalKey") or 0) <= 0:
+    if int(status.get("totalKey") or 0) <= 0 and key_counting(status) == "all":
         return "the snapshot holds no keys"
     if int(status.get("hash") or 0) == 0:
         return "the snapshot has no hash"
@@ -87,7 +94,11 @@ def verify_against_sidecar(status, sha256, sidecar):
     if sidecar.get("sha256") != sha256:
         problems.append("its SHA-256 is %s, the sidecar records %s" % (sha256, sidecar.get("sha256")))
     if isinstance(status, dict):
+        # A sidecar of a release before this field was written counted as 3.4 and 3.5 count.
+        same_counting = sidecar.get("total_key_counting", "all") == key_counting(status)
         for field, key in (("hash", "hash"), ("revision", "revision"), ("total_key", "totalKey")):
+            if field == "total_key" and not same_counting:
+                continue
             if sidecar.get(field) is not None and int(sidecar[field]) != int(status.get(key) or 0):
                 problems.append("its %s is %s, the sidecar records %s" % (field, status.get(key), sidecar[field]))
     return problems
@@ -288,6 +299,7 @@ def _take_backup(ctl, etcdutl, directory, cluster, endpoint, keep, max_age, now,
             created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), cluster=cluster,
             cluster_id=hex_id(header.get("cluster_id") or 0), etcd_version=state.get("version"),
             taken_from=endpoint, revision=revision, hash=int(status["hash"]), total_key=int(status["totalKey"]),
+            total_key_counting=key_counting(status),
             total_size=int(status.get("totalSize") or 0), keys=keys, sha256=file_sha256(part),
             members=[dict(name=m["name"], peer_urls=m["peer_urls"], is_learner=m["is_learner"]) for m in members])
         write_json(os.path.join(incoming, name + ".json"), sidecar, 0o600)

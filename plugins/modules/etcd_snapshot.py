@@ -78,9 +78,17 @@ hash:
   returned: success, not in check mode
   type: int
 total_key:
-  description: Keys in the snapshot (etcd's own buckets included, so never 0 for a real snapshot).
+  description:
+    - Keys in the snapshot as C(snapshot status) counts them, see RV(total_key_counting).
   returned: success, not in check mode
   type: int
+total_key_counting:
+  description:
+    - V(all) - every entry of the database, etcd's own included, never 0 for a real snapshot (etcd 3.4, 3.5).
+    - V(live) - live user keys only, 0 for a cluster without any (etcd 3.6 and later).
+  returned: success, not in check mode
+  type: str
+  sample: live
 total_size:
   description: Size of the snapshot's database in bytes.
   returned: success, not in check mode
@@ -99,7 +107,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     Etcdctl,
     EtcdctlError,
 )
-from ansible_collections.dcs.etcd.plugins.module_utils._backup import read_status
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import key_counting, read_status
 from ansible_collections.dcs.etcd.plugins.module_utils._files import file_sha256
 
 
@@ -128,8 +136,8 @@ def main():
         os.unlink(path)
         module.fail_json(msg="the snapshot saved at %s does not verify: %s; it was deleted" % (path, problem), path=path)
     module.exit_json(changed=True, path=path, revision=int(status.get("revision") or 0), hash=int(status["hash"]),
-                     total_key=int(status["totalKey"]), total_size=int(status.get("totalSize") or 0),
-                     sha256=file_sha256(path))
+                     total_key=int(status["totalKey"]), total_key_counting=key_counting(status),
+                     total_size=int(status.get("totalSize") or 0), sha256=file_sha256(path))
 
 
 if __name__ == "__main__":

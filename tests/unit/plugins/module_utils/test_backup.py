@@ -14,7 +14,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils import _backup
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import parse_json_output
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "etcdctl"
-VERSIONS = ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16"]
+VERSIONS = ["etcd-3.4.23", "etcd-3.5.1", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"]
 DAY = 86400
 
 
@@ -164,7 +164,7 @@ class RecordedCtl(object):
         return self.answer["rc"], parse_json_output(self.answer["stdout"]), self.answer["stderr"]
 
 
-@pytest.mark.parametrize("version", ["etcd-3.4.23", "etcd-3.5.16"])
+@pytest.mark.parametrize("version", ["etcd-3.4.23", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"])
 def test_keys_are_counted_from_a_range_answer_with_limit_1(version):
     # 20 keys written, one deleted: 19 now; 4 at revision 5. The count is the whole range's, whatever the limit.
     ctl = RecordedCtl(version, "get-count")
@@ -175,7 +175,7 @@ def test_keys_are_counted_from_a_range_answer_with_limit_1(version):
     assert ctl.asked == [["get", "", "--from-key", "--keys-only", "--limit=1", "--rev=5"]]
 
 
-@pytest.mark.parametrize("version", ["etcd-3.4.23", "etcd-3.5.16"])
+@pytest.mark.parametrize("version", ["etcd-3.4.23", "etcd-3.5.16", "etcd-3.5.36", "etcd-3.6.17", "etcd-3.7.4"])
 def test_the_restore_flags_are_what_the_release_accepts(version):
     plain, bump, exists = (recorded(version, n) for n in ("snapshot-restore", "snapshot-restore-bump", "snapshot-restore-exists"))
     assert plain["rc"] == 0 and "restored snapshot" in plain["stderr"]
@@ -186,3 +186,27 @@ def test_the_restore_flags_are_what_the_release_accepts(version):
     # A restore never writes into an existing data directory: the module sets it aside first.
     assert exists["rc"] != 0 and 'data-dir "WORKDIR/restored"' in exists["stderr"]
     assert plain["command"].startswith("etcdctl" if version == "etcd-3.4.23" else "etcdutl")
+
+
+@pytest.mark.parametrize("version,counting,keys", [("etcd-3.5.36", "all", 7), ("etcd-3.6.17", "live", 0),
+                                                   ("etcd-3.7.4", "live", 0)])
+def test_a_snapshot_of_a_cluster_without_user_keys_verifies_on_every_release(version, counting, keys):
+    # From 3.6 on, etcdutl counts live user keys only (and names the snapshot's storage version): a cluster
+    # without any gives 0, which is no sign of a broken snapshot there; 3.5 counts etcd's own entries too.
+    status = parse_json_output(recorded(version, "snapshot-status-empty")["stdout"])
+    assert (status["totalKey"], _backup.key_counting(status)) == (keys, counting)
+    assert _backup.verify_status(status) is None
+    assert _backup.verify_status(dict(status, hash=0)) == "the snapshot has no hash"
+
+
+def test_key_counts_are_compared_only_when_counted_the_same_way():
+    # The same data read by etcdutl 3.5.36 and 3.6.17 (recorded above: 7 entries against 0 live keys). A sidecar
+    # written by the scheduled backup of a 3.5 member, checked by a 3.6 etcdutl after the upgrade, must not fail
+    # on the count; a sidecar of the same counting still does.
+    old = parse_json_output(recorded("etcd-3.5.36", "snapshot-status-empty")["stdout"])
+    new = parse_json_output(recorded("etcd-3.6.17", "snapshot-status-empty")["stdout"])
+    sidecar = {"sha256": "a" * 64, "hash": new["hash"], "revision": 0, "total_key": old["totalKey"]}
+    assert _backup.verify_against_sidecar(new, "a" * 64, sidecar) == []
+    assert _backup.verify_against_sidecar(new, "a" * 64, dict(sidecar, total_key_counting="live")) == [
+        "its total_key is 0, the sidecar records 7"]
+    assert _backup.verify_against_sidecar(dict(new, totalKey=7), "a" * 64, dict(sidecar, total_key_counting="live")) == []
