@@ -63,6 +63,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+membership_serializable:
+  description:
+    - True when the linearizable member list failed (no quorum) and etcd 3.6 or later answered a serializable
+      one, from the member's own view; the cluster is then reported not healthy.
+  returned: success
+  type: bool
 cluster_id:
   description: The cluster ID, as etcd prints it (hexadecimal).
   returned: always
@@ -182,6 +188,8 @@ def summarize(member_list_json, health, status, alarms):
         if st:
             member["status"] = dict(
                 version=st.get("version"),
+                # 3.6 and later: the version of the member's data, moved after the cluster version.
+                storage_version=st.get("storageVersion"),
                 db_size=st.get("dbSize"),
                 db_size_in_use=st.get("dbSizeInUse"),
                 leader=hex_id(st.get("leader", 0)),
@@ -275,6 +283,11 @@ def main():
     result = summarize(members, health, status, alarms)
     if extra.pop("alarms_unknown", False):
         result["problems"].append("the alarm list could not be read")
+        result["healthy"] = False
+    result["membership_serializable"] = bool(members.get("serializable"))
+    if result["membership_serializable"]:
+        result["problems"].append("the member list could be read only without a quorum (serializable, each member's "
+                                  "own view)")
         result["healthy"] = False
     module.exit_json(changed=False, **dict(result, **extra))
 

@@ -9,6 +9,7 @@ import pathlib
 
 import pytest
 
+from ansible_collections.dcs.etcd.plugins.module_utils import _etcdctl
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import parse_json_output
 from ansible_collections.dcs.etcd.plugins.modules import etcd_cluster_info
 
@@ -90,7 +91,8 @@ def test_auth_probe_answers():
     assert auth_from_answer(1, UNREACHABLE) is None
 
 
-@pytest.mark.parametrize("version,lists", [("etcd-3.4.23", True), ("etcd-3.5.16", False)])
+@pytest.mark.parametrize("version,lists", [("etcd-3.4.23", True), ("etcd-3.5.16", False), ("etcd-3.5.36", False),
+                                           ("etcd-3.6.17", False), ("etcd-3.7.4", False)])
 def test_a_member_without_a_quorum_still_tells_its_own_status(version, lists):
     """Two members, one stopped: etcdctl 3.5 asks for a linearizable member list, which the other cannot serve;
     3.4 gets the member's own view. Either way each answering member's status has no leader and its raft index."""
@@ -104,3 +106,39 @@ def test_a_member_without_a_quorum_still_tells_its_own_status(version, lists):
     assert list(statuses) == ["CLIENT1"]
     assert statuses["CLIENT1"]["leader"] == "0" and statuses["CLIENT1"]["raft_index"] > 20
     assert statuses["CLIENT1"]["version"] == version.split("-")[1]
+
+
+@pytest.mark.parametrize("version,serializable", [("etcd-3.5.36", False), ("etcd-3.6.17", True), ("etcd-3.7.4", True)])
+def test_without_a_quorum_3_6_and_later_list_the_members_serializably(run_module, monkeypatch, version, serializable):
+    """The same lost quorum, through the module: the linearizable list fails on every release from 3.5; 3.6 and
+    later answer `member list --consistency=s` from the member's own view (3.5 refuses the flag). The membership is
+    then known, marked serializable, and the cluster is not healthy."""
+    from ansible.module_utils.basic import AnsibleModule
+    answers = dict((name, json.loads((FIXTURES / ("%s-%s.json" % (version, name))).read_text()))
+                   for name in ("lost-quorum-member-list", "lost-quorum-member-list-serializable",
+                                "lost-quorum-endpoint-status", "lost-quorum-endpoint-health", "lost-quorum-alarm-list"))
+    assert (answers["lost-quorum-member-list-serializable"]["rc"] == 0) == serializable
+
+    def run_command(self, argv, **kwargs):
+        name = ("lost-quorum-member-list-serializable" if "--consistency=s" in argv else
+                "lost-quorum-member-list" if "member" in argv else "lost-quorum-endpoint-status")
+        return answers[name]["rc"], answers[name]["stdout"], answers[name]["stderr"]
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+
+    class Proc(object):
+        """The requests made side by side (alarm list, endpoint health, endpoint status), as recorded."""
+        def __init__(self, argv, **kwargs):
+            self.answer = answers["lost-quorum-endpoint-%s" % ("status" if "status" in argv else "health")
+                                  if "endpoint" in argv else "lost-quorum-alarm-list"]
+            self.returncode = self.answer["rc"]
+
+        def communicate(self, data=None, timeout=None):
+            return self.answer["stdout"].encode(), self.answer["stderr"].encode()
+    monkeypatch.setattr(_etcdctl.subprocess, "Popen", Proc)
+    result = run_module(etcd_cluster_info.main, dict(etcdctl_path="/usr/bin/etcdctl", endpoints=["CLIENT1"]))
+    if serializable:
+        assert not result.get("failed") and result["membership_serializable"] and not result["healthy"], result
+        assert sorted(m["name"] for m in result["members"]) == ["etcd-1", "etcd-2"]
+        assert any("without a quorum" in p for p in result["problems"]), result["problems"]
+    else:
+        assert result["failed"] and "context deadline exceeded" in result["msg"], result
