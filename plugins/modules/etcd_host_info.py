@@ -54,6 +54,12 @@ options:
     type: str
     choices: [skip, new, all]
     default: skip
+  check_v2store:
+    description:
+      - When the member holds data, run C(etcdutl check v2store) on it (etcd's check before an upgrade to 3.6, from
+        etcdutl 3.5.32) and return its verdict in RV(v2store).
+    type: bool
+    default: false
   disk_check_size_mb:
     description: MiB the disk check writes.
     type: int
@@ -103,6 +109,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+v2store:
+  description:
+    - The verdict of C(etcdutl check v2store) (O(check_v2store)), or null when it did not run. C(clean) is true when
+      etcd found no custom content in the v2 store and the WAL, false when it did (or the check failed), null when
+      this etcdutl has no such check; C(answer) is what it printed.
+  returned: always
+  type: dict
 version:
   description: Version printed by C(etcd --version), or null when the binary is absent or does not run.
   returned: always
@@ -453,6 +466,23 @@ def stale_reasons(module, service, restart_paths, binary=None):
     return reasons
 
 
+V2STORE_CLEAN = "No custom content found"
+
+
+def check_v2store(module, etcdutl, data_dir):
+    """etcd's check before 3.6 (`etcdutl check v2store`, 3.5.32 and later; it reads the v2 snapshot and the WAL
+    of the data directory, also while etcd runs): dict(clean=True/False, or None when it could not tell, answer)."""
+    if not os.access(etcdutl, os.X_OK):
+        return dict(clean=None, answer="%s does not exist" % etcdutl)
+    rc, out, err = module.run_command([etcdutl, "check", "v2store", "--data-dir", data_dir])
+    answer = (out or err or "").strip()
+    if rc == 0 and V2STORE_CLEAN in out:
+        return dict(clean=True, answer=answer)
+    if "unknown command" in (err or "") or "unknown flag" in (err or ""):
+        return dict(clean=None, answer="this etcdutl has no `check v2store` (3.5.32 and later have): %s" % answer)
+    return dict(clean=False, answer=answer or "exit status %d" % rc)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -467,6 +497,7 @@ def main():
             package=dict(type="str"),
             disk_check=dict(type="str", choices=["skip", "new", "all"], default="skip"),
             disk_check_size_mb=dict(type="int", default=1),
+            check_v2store=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -489,8 +520,12 @@ def main():
     # holds data unless asked (its disk is busy with etcd).
     if module.params["disk_check"] == "all" or (module.params["disk_check"] == "new" and not initialized):
         disk = measure_disk(module, data_dir, module.params["disk_check_size_mb"], module.get_bin_path("fio"))
+    v2store = None
+    if module.params["check_v2store"] and initialized:
+        v2store = check_v2store(module, os.path.join(module.params["bin_dir"], "etcdutl"), data_dir)
     module.exit_json(
         disk=disk,
+        v2store=v2store,
         changed=False,
         version=version,
         data_dir_exists=os.path.isdir(data_dir),

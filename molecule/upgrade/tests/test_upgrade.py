@@ -16,8 +16,8 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-from ops import (ROOT, WORK, archive, changes, faulted, interrupted, inventory, leader, member_fault, pids,  # noqa: E402
-                 playbook, power_on, record, run_under_load, ssh, started_at, versions)
+from ops import (ROOT, WORK, archive, changes, endpoint_status, faulted, interrupted, inventory, leader, member_fault,  # noqa: E402
+                 pids, playbook, power_on, record, run_under_load, ssh, started_at, versions)
 
 HOSTS = ["10.89.78.1%d" % i for i in (1, 2, 3)]
 
@@ -162,3 +162,26 @@ def test_08_a_downgrade_is_refused():
     assert "Nothing was changed" in out and changes(out) == 0
     assert pids(HOSTS) == before
     assert versions(HOSTS) == ({h: version for h in HOSTS}, {h: version for h in HOSTS})
+
+
+def test_09_minor_upgrades_to_3_6_and_3_7_under_load_end_on_the_new_storage_version():
+    """Issue 22: the newest 3.5 (past etcd's 3.5.32 floor, its v2 store checked clean by etcdutl on each member)
+    to 3.6.17, then to 3.7.4 (past the 3.6.11 floor), each a guarded rolling upgrade under load. Each ends only
+    once every member's storage version is the new minor; the config is written for the release each member runs
+    (the corruption check as a feature gate, no experimental key that 3.7 would ignore)."""
+    for version in ("3.6.17", "3.7.4"):
+        inv = inventory(HOSTS, etcd_archive_src=str(archive(version)))
+        first_leader = leader(HOSTS)
+        out, report = run_under_load(HOSTS, lambda: playbook(inv))
+        minor = version.rsplit(".", 1)[0]
+        assert versions(HOSTS) == ({h: version for h in HOSTS}, {h: version for h in HOSTS})
+        assert {h: st.get("storageVersion") for h, st in endpoint_status(HOSTS).items()} == {h: minor + ".0" for h in HOSTS}
+        assert sorted(HOSTS, key=started_at(HOSTS).get)[-1] == first_leader
+        assert report["lost"] == {} and report["acknowledged"] > 50, report
+        record("minor upgrade to %s" % version, report)
+        for host in HOSTS:
+            config = ssh(host, "cat /etc/etcd/etcd.conf")
+            assert 'feature-gates: "InitialCorruptCheck=true"' in config and "experimental-" not in config
+        before = pids(HOSTS)
+        assert changes(playbook(inv)) == 0
+        assert pids(HOSTS) == before

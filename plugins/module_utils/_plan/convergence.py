@@ -10,7 +10,7 @@ from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
-from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import initial_cluster, leader_last, successor
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import cluster_problems, leader_host
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool, names
@@ -187,6 +187,10 @@ def plan_final_check(run, facts, plan, settled, joiners, removed):
             if host in hosts and facts.reachable(host) and after:
                 versions[hosts[host]["name"]] = after
     expect = dict(members=members, tolerate_down=tolerate, margin=0, versions=versions)
+    # Every member on one minor, 3.6 or later: the run is done once their storage version is that minor too.
+    minors = set(parse_version(v)[:2] for v in versions.values() if parse_version(v))
+    if len(versions) == len(expected) and len(minors) == 1 and min(minors) >= (3, 6):
+        expect["storage_version"] = "%d.%d" % min(minors)
     via = [h for h in expected if facts.reachable(h) and (h in run.play or (facts.states.get(h) or {}).get("unit_exists"))]
     endpoints = [hosts[h]["client_url"] for h in expected if hosts[h]["client_url"]
                  and (hosts[h]["peer_url"] not in tolerate)]

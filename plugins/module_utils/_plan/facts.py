@@ -87,6 +87,7 @@ class Facts(object):
                              and not e.startswith(SET_ASIDE_PREFIX)],
             data_dir_exists=bool(probe.get("data_dir_exists")),
             candidate=probe.get("package_candidate"),
+            v2store=probe.get("v2store"),
         )
 
     def member_of(self, host):

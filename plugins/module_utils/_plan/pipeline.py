@@ -93,7 +93,8 @@ def make_plan(raw, controller):
     plan["root_login"] = False
     # What the probes look at: the files each member may hold (compared in-process by the stages that write
     # them), and the disk check's reach.
-    plan["probe"] = dict(groups=convergence.probe_groups(plan), disk_check=disk_check.probe_mode(run))
+    plan["probe"] = dict(groups=convergence.probe_groups(plan), disk_check=disk_check.probe_mode(run),
+                         check_v2store=upgrade.v2store_check_wanted(run))
     access.plan_client_certs(plan, client_certs)
     if run.probes is None:
         convergence.plan_connection(run, plan)

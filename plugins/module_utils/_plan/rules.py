@@ -52,7 +52,8 @@ def _expected_match(member, expected):
 def cluster_problems(read, expect):
     """Why the cluster as read does not meet `expect`, one sentence each (empty: it does).
 
-    expect: members (list of {name, peer_url}: the membership must be exactly these, none a learner; omitted:
+    expect: storage_version (X.Y: every member that reports a storage version, etcd 3.6 and later, has that
+    minor), members (list of {name, peer_url}: the membership must be exactly these, none a learner; omitted:
     not checked), tolerate_down (peer URLs or names of members the run knows to be down: reported by the plan,
     not a problem here as long as a quorum stays), margin (how many more voting members may go down with a
     quorum still healthy: 1 before a restart), versions ({member name: the etcd version it must run}),
@@ -128,6 +129,14 @@ def cluster_problems(read, expect):
         wanted = versions.get(member.get("name"))
         if wanted and running and running != wanted:
             problems.append("member %s runs etcd %s, not %s" % (member["name"], running, wanted))
+    # After the last member of a cluster on 3.6 or later, etcd moves the cluster version, then each member's
+    # storage version, to the new minor: until then the upgrade is not done (and a downgrade could not start).
+    storage = expect.get("storage_version")
+    if storage:
+        for member in members:
+            have = (member.get("status") or {}).get("storage_version")
+            if have is not None and not str(have).startswith(storage + "."):
+                problems.append("member %s has storage version %s, not %s yet" % (member_label(member), have, storage))
     catch_up = expect.get("catch_up")
     if catch_up:
         member = next((m for m in members if m.get("name") == catch_up["name"]), None)

@@ -25,6 +25,32 @@ def upgrading_hosts(run, facts):
             and facts.states[h]["version"] and facts.states[h]["version"] != target]
 
 
+def v2store_check_wanted(run):
+    """Whether the probe runs etcd's v2store check (`etcdutl check v2store`, 3.5.32 and later): when the run's
+    target is 3.6, the minor whose upgrade needs it (https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/)."""
+    target = parse_version(run.target_version())
+    return bool(target) and target[:2] == (3, 6)
+
+
+def v2store_refusals(run, facts, upgrade_hosts, target):
+    """The members of a 3.5 to 3.6 upgrade whose v2 store or WAL holds custom content (3.6 panics on it), or
+    whose check could not tell: one refusal each, with etcd's remedy."""
+    if not (parse_version(target) or (0, 0))[:2] == (3, 6):
+        return
+    for host in upgrade_hosts:
+        state = facts.states.get(host) or {}
+        if not (parse_version(state.get("version")) or (0, 0))[:2] == (3, 5):
+            continue
+        verdict = state.get("v2store")
+        if verdict and verdict.get("clean"):
+            continue
+        answer = (verdict or {}).get("answer") or "the probe did not run the check"
+        run.refuse("Refusing to upgrade %s to etcd %s: etcd's check of its v2 store and WAL (etcdutl check v2store) "
+                   "did not pass: %s. etcd 3.6 panics on custom v2 content. As etcd's 3.5 to 3.6 guide says, "
+                   "remove enable-v2 if it is set, restart that member with --snapshot-count=1 until the check is "
+                   "clean, then run again (docs/upgrade.md). Nothing was changed." % (host, target, answer))
+
+
 def plan_upgrade(run, facts, plan, upgrade_hosts):
     """The version guard on every run that installs, and the upgrade of upgrade_hosts."""
     target = run.target_version()
@@ -55,6 +81,7 @@ def plan_upgrade(run, facts, plan, upgrade_hosts):
         warn_about_releases(run, facts, plan, target)
     if not upgrade_hosts:
         return
+    v2store_refusals(run, facts, upgrade_hosts, target)
     versions = sorted(set(facts.states[h]["version"] for h in upgrade_hosts))
     if not facts.running:
         run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: no member is running, so no snapshot can be "

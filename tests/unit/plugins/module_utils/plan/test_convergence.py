@@ -61,9 +61,12 @@ def test_the_conf_stage_writes_the_groups_of_files_the_member_needs():
 
 
 def test_the_probe_looks_at_the_backup_files_only_with_the_scheduled_backup():
-    assert make()["probe"] == dict(groups=["member"], disk_check="new")
+    assert make()["probe"] == dict(groups=["member"], disk_check="new", check_v2store=False)
     assert make(params={"etcd_backup": "yes", "etcd_disk_check_all": True})["probe"] == dict(
-        groups=["member", "backup"], disk_check="all")
+        groups=["member", "backup"], disk_check="all", check_v2store=False)
+    # etcd's v2store check only when the run's target is 3.6 (the minor whose upgrade needs it).
+    assert make(params={"etcd_version": "3.6.17"})["probe"]["check_v2store"] is True
+    assert make(params={"etcd_version": "3.7.4"})["probe"]["check_v2store"] is False
     assert make(params={"etcd_disk_check": "skip", "etcd_disk_check_all": True})["probe"]["disk_check"] == "skip"
 
 
@@ -85,3 +88,13 @@ def test_every_group_the_plan_names_is_taken_by_the_role_and_no_other():
         assert group in lists[where], (group, where)
     for where, groups in lists.items():
         assert sorted(set(groups)) == sorted(set(g for _v, g, w in taken if w == where)), where
+
+
+def test_a_run_that_leaves_every_member_on_3_6_or_later_waits_for_their_storage_version():
+    archive = {"etcd_install_method": "archive", "etcd_archive_src": "/srv/etcd-v3.7.4-linux-amd64.tar.gz"}
+    plan = make(probes=running(3, version="3.6.17"), cluster=healthy(3, version="3.6.17"), params=archive)
+    assert plan["verify"]["expect"]["storage_version"] == "3.7"
+    # 3.5 members report no storage version; a run limited to one member leaves the others' minor unknown.
+    assert "storage_version" not in make(probes=running(3), cluster=healthy(3))["verify"]["expect"]
+    limited = make(play=[host(1)], probes=running(3, version="3.6.17"), cluster=healthy(3, version="3.6.17"), params=archive)
+    assert "storage_version" not in limited["verify"]["expect"]

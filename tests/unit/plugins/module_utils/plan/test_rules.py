@@ -11,6 +11,13 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import cluste
 from .conftest import EXPECT3, healthy, member, peer, read
 
 
+def storage(cluster, *versions):
+    """The read with each member's storage version (etcd 3.6 and later report one)."""
+    for member_read, version in zip(cluster["members"], versions):
+        member_read["status"]["storage_version"] = version
+    return cluster
+
+
 @pytest.mark.parametrize("case,cluster,expect,problem", [
     ("healthy", healthy(3), EXPECT3, None),
     ("member-down", read(member(1, leader=True), member(2), member(3, healthy=False)), EXPECT3, "member etcd-3 on 10.0.0.13 is not healthy"),
@@ -32,6 +39,13 @@ from .conftest import EXPECT3, healthy, member, peer, read
      dict(EXPECT3, versions={"etcd-3": "3.5.16"}), "member etcd-3 runs etcd 3.4.23, not 3.5.16"),
     ("version-outside-run", read(member(1, leader=True), member(2), member(3, version="3.4.23")),
      dict(EXPECT3, versions={"etcd-1": "3.5.16"}), None),
+    # The last member of a 3.6 upgrade restarted: until etcd moves each member's storage version (recorded from
+    # 3.6.17: a member that just joined reported 3.5.0 beside one on 3.6.0), the upgrade is not done.
+    ("storage-behind", storage(read(member(1, leader=True), member(2), member(3)), "3.6.0", "3.6.0", "3.5.0"),
+     dict(EXPECT3, storage_version="3.6"), "member etcd-3 on 10.0.0.13 has storage version 3.5.0, not 3.6 yet"),
+    ("storage-there", storage(read(member(1, leader=True), member(2), member(3)), "3.6.0", "3.6.0", "3.6.0"),
+     dict(EXPECT3, storage_version="3.6"), None),
+    ("storage-not-reported", healthy(3), dict(EXPECT3, storage_version="3.6"), None),
     ("caught-up", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 100}), None),
     ("behind", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 101}), "etcd-2 has not applied raft index 101 yet"),
     ("read-failed", {"failed": True, "msg": "connection refused"}, EXPECT3, "could not be read: connection refused"),

@@ -114,3 +114,21 @@ def test_a_member_still_on_the_old_version_is_restarted():
     assert plan["hosts"][host(3)]["restart_reasons"] == ["runs etcd 3.4.23, etcd 3.5.16 is installed"]
     problems = cluster_problems(cluster, plan["verify"]["expect"])
     assert "member etcd-3 runs etcd 3.4.23, not 3.5.16" in problems
+
+
+def test_a_3_5_member_whose_v2store_check_did_not_pass_stops_the_upgrade_to_3_6():
+    # etcdutl 3.5.36 answered "No custom content found in both v2store and WAL records." on a member that never
+    # had enable-v2; a member with custom content (or no verdict) is refused, with etcd's remedy.
+    clean = dict(clean=True, answer="No custom content found in both v2store and WAL records.")
+    probes = running(3, version="3.5.36")
+    for h in probes:
+        probes[h]["v2store"] = clean
+    params = {"etcd_install_method": "archive", "etcd_archive_src": "/srv/etcd-v3.6.17-linux-amd64.tar.gz"}
+    plan = make(probes=probes, cluster=healthy(3, version="3.5.36"), params=params)
+    assert not plan["refusals"] and plan["upgrade"]["target"] == "3.6.17", plan["refusals"]
+    probes[host(2)]["v2store"] = dict(clean=False, answer="detected custom content in v2store")
+    probes[host(3)]["v2store"] = None
+    plan = make(probes=probes, cluster=healthy(3, version="3.5.36"), params=params)
+    assert refused(plan, "Refusing to upgrade %s to etcd 3.6.17" % host(2), "detected custom content in v2store",
+                   "--snapshot-count=1", "Nothing was changed")
+    assert refused(plan, "Refusing to upgrade %s to etcd 3.6.17" % host(3), "the probe did not run the check")

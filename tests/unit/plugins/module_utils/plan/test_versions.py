@@ -47,8 +47,11 @@ def test_the_plan_writes_each_members_config_for_the_release_it_runs_after_the_r
     # A 3.6 cluster upgraded to 3.7 by the archive: the config is written for 3.7 before the restart; a member
     # that stays on what it runs keeps its own release's form.
     plan = pipeline.make_plan(inputs(probes=running(3, version="3.6.17"), cluster=healthy(3, version="3.6.17"),
-                                     params={"etcd_archive_src": "/srv/etcd-v3.7.4-linux-amd64.tar.gz"}), {"ca_sha256": CA})
+                                     params={"etcd_install_method": "archive",
+                                             "etcd_archive_src": "/srv/etcd-v3.7.4-linux-amd64.tar.gz"}),
+                              {"ca_sha256": CA, "archive_exists": True})
     assert not plan["refusals"], plan["refusals"]
+    assert plan["upgrade"]["target"] == "3.7.4"
     assert {h["gated_settings"]["feature-gates"] for h in plan["hosts"].values()} == {"InitialCorruptCheck=true"}
     plan = pipeline.make_plan(inputs(probes=running(3), cluster=healthy(3), params={"etcd_initial_corrupt_check": False}),
                               {"ca_sha256": CA})
