@@ -21,7 +21,7 @@ from ops import (PKI, LoadWriter, archive, changes, interrupted, inventory, load
 from load import client as load_client  # noqa: E402  (tests/, put on the path by ops)
 
 HOSTS = ["10.89.82.1%d" % i for i in (1, 2, 3)]
-GROUP_VARS = dict(etcd_archive_src=str(archive("3.5.16")), etcd_quota_backend_bytes=16777216,
+GROUP_VARS = dict(etcd_archive_src=str(archive("3.6.17")), etcd_quota_backend_bytes=16777216,
                   etcd_defrag_min_free_bytes=1048576, etcd_maintain_keep_revisions=100)
 INV = inventory(HOSTS, **GROUP_VARS)
 MIB = 1024 * 1024

@@ -20,7 +20,7 @@ from ops import (PKI, archive, changes, faulted, interrupted, inventory, leader,
                  playbook, power_on, record, run_under_load, ssh, ssh_background, started_at)
 
 HOSTS = ["10.89.76.1%d" % i for i in (1, 2, 3)]
-INV = inventory(HOSTS, etcd_archive_src=str(archive("3.5.16")))
+INV = inventory(HOSTS, etcd_archive_src=str(archive("3.6.17")))
 # Target on the test bed: at most 2 s of write stall for a member restart.
 MAX_STALL = 2.0
 
@@ -186,7 +186,7 @@ def test_07_a_run_with_another_ca_directory_is_refused(tmp_path):
     # A fresh checkout without the PKI, a renamed cluster, or an inventory moved elsewhere: the run would have
     # made a new CA and pushed it to every member.
     other = tmp_path / "pki"
-    inv = inventory(HOSTS, name="other-ca", etcd_archive_src=str(archive("3.5.16")), etcd_pki_dir=str(other))
+    inv = inventory(HOSTS, name="other-ca", etcd_archive_src=str(archive("3.6.17")), etcd_pki_dir=str(other))
     before = pids(HOSTS)
     out = playbook(inv, *ARGS, fail=True)
     assert "etcd_pki_dir=%s: there is no CA there yet" % other in out and "hold a CA" in out

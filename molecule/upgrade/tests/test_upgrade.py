@@ -7,7 +7,8 @@ a follower's host cut off as the leader restarts (the run fails naming it), fini
 the host is back: a verified snapshot on the leader's host, one member at a time, leader last, no acknowledged
 write missing, every member on 3.5.16; a re-run changes nothing; a patch upgrade to the newest 3.5 (built from
 etcd's Go modules) killed after its first restart is finished by the same command, though the etcd of the
-member upgraded first is killed meanwhile; the downgrade is refused."""
+member upgraded first is killed meanwhile; the downgrade is refused; then the minor upgrades on to 3.6.17 and 3.7.4
+under load, each ending on the new storage version."""
 import json
 import pathlib
 import shutil
