@@ -189,13 +189,12 @@ def rotate(pki_dir, step, ca_common_name, ca_days, stamp, check_mode=False):
         result = dict(changed=False, phase_before=phase, phase=phase, next=NEXT[phase])
         if step == "installed":
             # Records that the phase in progress is on every host; nothing to record outside a rotation.
-            state = rotation_state(pki_dir)
-            if phase is None or state.get("installed", True) is not False:
+            if phase is None or rotation_installed(pki_dir):
                 return result
             result["changed"] = True
             if not check_mode:
-                _write(os.path.join(pki_dir, ROTATION_STATE), (json.dumps(dict(state, installed=True)) + "\n")
-                       .encode(), 0o644)
+                _write(os.path.join(pki_dir, ROTATION_STATE),
+                       (json.dumps(dict(rotation_state(pki_dir), installed=True)) + "\n").encode(), 0o644)
             return result
         order = [None] + list(PHASES)
         target = {"begin": "trust", "reissue": "reissue", "finish": "finish", "complete": None}[step]

@@ -151,7 +151,7 @@ def member_label(member):
     """A member as a problem names it: its name and the host of its peer URL (the host the operator brings
     back)."""
     name = member.get("name") or member["id"]
-    host = next((urlsplit(u).hostname for u in member.get("peer_urls") or [] if urlsplit(u).hostname), None)
+    host = next(filter(None, (urlsplit(u).hostname for u in member.get("peer_urls") or [])), None)
     return "%s on %s" % (name, host) if host else name
 
 

@@ -35,7 +35,7 @@ def v2store_check_wanted(run):
 def v2store_refusals(run, facts, upgrade_hosts, target):
     """The members of a 3.5 to 3.6 upgrade whose v2 store or WAL holds custom content (3.6 panics on it), or
     whose check could not tell: one refusal each, with etcd's remedy."""
-    if not (parse_version(target) or (0, 0))[:2] == (3, 6):
+    if not v2store_check_wanted(run):
         return
     for host in upgrade_hosts:
         state = facts.states.get(host) or {}

@@ -21,7 +21,6 @@ MINOR_FLOORS = {
                          "entries in the WAL that make 3.6 panic are fixed or detected there"),
     (3, 7): ((3, 6, 11), "earlier 3.6 releases may not be compatible with a rolling upgrade to 3.7"),
 }
-LAST_35_BEFORE_36 = MINOR_FLOORS[(3, 6)][0]
 # Lines out of support upstream (the release that ended it, and when).
 END_OF_LIFE = {(3, 4): "2026-05-15"}
 # Settings that are feature gates from 3.6 (feature-gates: Name=true) and experimental-* keys before; 3.7 reads
@@ -47,7 +46,7 @@ def gated_settings(version, enabled):
     return dict((FEATURE_GATES[n][1], True) for n in names)
 
 
-def release_warnings(version, newest=None, source="etcd_version"):
+def release_warnings(version, source="etcd_version"):
     """Warnings about the release a cluster runs or gets: its line is out of support upstream, or it is below the
     patch release the next minor upgrade requires (one sentence each)."""
     parsed = parse_version(version)
