@@ -18,6 +18,8 @@ WORK = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 PKI = WORK / "pki"
 KEY = ROOT / ".cache" / "ssh" / "id_ed25519"
 ARCHIVES = ROOT / ".cache" / "archives"
+# tests/testbed/testbed.py, as the scenarios call it (stop and start a member host).
+TESTBED = [sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py")]
 SSH = ["ssh", "-q", "-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -80,12 +82,7 @@ def interrupted(inv, task, *args, nth=1):
     would) when `task` (its name as printed, without the role; a trailing * matches a prefix) starts the nth
     time: the harness is molecule/shared/callback/kill_at.py. Asserts that the run died there; returns its
     output."""
-    argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
-    mark = WORK / "kill-mark"
-    if mark.exists():
-        mark.unlink()
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
-               ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_NTH=str(nth), DCS_KILL_MARK=str(mark))
+    argv, env, mark = at_task(inv, task, args, "kill-mark", DCS_KILL_NTH=str(nth))
     # Its own process group: the kill takes the playbook and its workers, not the test.
     res, seconds, out = timed_run(argv, env, start_new_session=True)
     keep_log(argv, "killed at %r #%d: %s s, exit status %d" % (task, nth, seconds, res.returncode), out)
@@ -94,18 +91,23 @@ def interrupted(inv, task, *args, nth=1):
     return out
 
 
+def at_task(inv, task, args, mark_name, **variables):
+    """(argv, environment, mark file) of ./etcd.yml -i inv args... with the test-only kill_at callback armed at
+    `task` (molecule/shared/callback/kill_at.py; variables: its other DCS_* settings); the mark file is gone."""
+    mark = WORK / mark_name
+    if mark.exists():
+        mark.unlink()
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
+               ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_MARK=str(mark), **variables)
+    return [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args], env, mark
+
+
 def faulted(inv, task, fault, *args, fail=None):
     """./etcd.yml -i inv args..., with `fault` (an argv: a member's etcd killed, its host cut off) run on the
     controller when `task` (as interrupted() names it) starts for the first time, the run going on meanwhile.
     Asserts that the fault struck, and the exit status when fail is True or False; returns (exit status,
     output)."""
-    argv = [str(ROOT / "etcd.yml"), "-i", str(inv)] + [str(a) for a in args]
-    mark = WORK / "fault-mark"
-    if mark.exists():
-        mark.unlink()
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "molecule" / "shared" / "callback"),
-               ANSIBLE_CALLBACKS_ENABLED="kill_at", DCS_KILL_AT=task, DCS_KILL_MARK=str(mark),
-               DCS_FAULT_RUN=json.dumps([str(a) for a in fault]))
+    argv, env, mark = at_task(inv, task, args, "fault-mark", DCS_FAULT_RUN=json.dumps([str(a) for a in fault]))
     res, seconds, out = timed_run(argv, env)
     keep_log(argv, "fault %s at %r: %s s, exit status %d" % (" ".join(map(str, fault)), task, seconds, res.returncode), out)
     assert mark.exists(), "the fault did not strike at %r:\n%s" % (task, out[-4000:])
@@ -114,24 +116,30 @@ def faulted(inv, task, fault, *args, fail=None):
     return res.returncode, out
 
 
+def names_lost_host(out, host):
+    """Whether a failed run's output names the member host that was cut off: as the member that is not healthy
+    ("member etcd-N on HOST"), or as the host the health wait asks through (the plan's verify host may be it)."""
+    said = " ".join(out.split())
+    return ("member etcd-%s on %s is not healthy" % (host[-1], host) in said
+            or 'Data could not be sent to remote host "%s"' % host in said)
+
+
 def member_fault(host, what):
     """The argv of a fault on a member host: 'kill' its etcd (SIGKILL; systemd starts it again after
     RestartSec), or 'cut' the host off (its container stopped at once, as a power cut; see power_on())."""
     if what == "kill":
         return SSH + ["root@" + host, "systemctl kill -s KILL etcd"]
-    name, index = testbed_container(host)
-    return [sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py"), "stop", name, index]
+    return TESTBED + ["stop"] + testbed_container(host)
 
 
 def power_on(host):
     """Starts a member host cut off by member_fault(host, 'cut') again, and waits for its SSH."""
-    name, index = testbed_container(host)
-    subprocess.run([sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py"), "start", name, index], check=True)
+    subprocess.run(TESTBED + ["start"] + testbed_container(host), check=True)
 
 
 def testbed_container(host):
-    """The test bed's (name, index) of a member host, from the scenario's name and the host's last octet."""
-    return WORK.name.rsplit(".", 1)[-1], str(int(host.rsplit(".", 1)[1]) % 10)
+    """The test bed's [name, index] of a member host, from the scenario's name and the host's last octet."""
+    return [WORK.name.rsplit(".", 1)[-1], str(int(host.rsplit(".", 1)[1]) % 10)]
 
 
 def changes(out):

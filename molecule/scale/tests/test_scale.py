@@ -22,7 +22,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
 import ops  # noqa: E402
-from ops import PKI, ROOT, changes, pids, ssh  # noqa: E402
+from ops import PKI, ROOT, TESTBED, changes, pids, ssh  # noqa: E402
 
 import etcd3  # noqa: E402
 
@@ -194,8 +194,6 @@ def test_12_rebuild_bootstraps_a_new_empty_cluster():
 
 
 # --- The member that stays is down; a dead member is replaced (issue 9's defects, end to end) -------------
-
-TESTBED = [sys.executable, str(ROOT / "tests" / "testbed" / "testbed.py")]
 
 
 def custom_inventory(hosts, seqs):

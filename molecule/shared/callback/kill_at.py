@@ -49,9 +49,7 @@ class CallbackModule(CallbackBase):
         if not self.target or not self.matches(task.get_name()):
             return
         self.seen += 1
-        if self.seen < self.nth:
-            return
-        if self.seen > self.nth:
+        if self.seen != self.nth:
             return
         mark = os.environ.get("DCS_KILL_MARK")
         if mark:
