@@ -52,6 +52,12 @@ ADVICE = (
      "No such etcd role: create it through etcd_roles."),
     (("permission denied",),
      "The user lacks a role for this request: grant it through etcd_users and etcd_roles, or use root."),
+    (("cluster has a downgrade job in progress",),
+     "etcd already runs a downgrade: run the same command again, which leaves one to the same minor release as it "
+     "is, or cancel it (etcdctl downgrade cancel) before another (docs/upgrade.md)."),
+    (("invalid downgrade target version",),
+     "etcd's downgrade goes to the minor release right below the cluster version only, from 3.6 on: roll back one "
+     "minor release at a time (docs/upgrade.md)."),
     (("too many learner members",),
      "Another learner is still joining: run the same command again, which finishes that join first, or remove "
      "the learner (etcdctl member remove ID)."),
@@ -115,6 +121,20 @@ def advice(text):
         if any(needle.lower() in lowered for needle in needles):
             return what
     return DEFAULT_ADVICE
+
+
+def version_endpoint(ctl, endpoint, timeout=5):
+    """What a member's /version answers ({"etcdserver": ..., "etcdcluster": ...}; 3.6 adds "storage"): the cluster
+    version, which etcdctl prints nowhere. Over TLS with the runner's CA, certificate and key; no user needed.
+    Raises OSError, ValueError (or http.client's HTTPException) when it cannot be read."""
+    from ansible.module_utils.urls import open_url
+    if not endpoint:
+        raise ValueError("no endpoint to ask")
+    params = ctl.module.params
+    answer = open_url(endpoint.rstrip("/") + "/version", timeout=timeout, ca_path=params.get("cacert") or None,
+                      client_cert=params.get("cert") or None, client_key=params.get("key") or None,
+                      validate_certs=True, use_proxy=False)
+    return json.loads(answer.read().decode("utf-8"))
 
 
 class EtcdctlError(Exception):

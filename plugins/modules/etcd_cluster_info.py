@@ -19,6 +19,14 @@ description:
     answering and healthy, all agreeing on one leader, and no alarm.
   - Read-only.
 options:
+  cluster_version:
+    description:
+      - Also read the cluster version (RV(cluster_version)), the minor release every member has agreed to speak,
+        which etcd moves only after the last member of a rolling upgrade, and back by its downgrade.
+      - etcdctl prints it nowhere, so it is read from the C(/version) endpoint of the first endpoint (over TLS with
+        O(cacert), O(cert) and O(key) when given), which needs no user.
+    type: bool
+    default: false
   check_auth:
     description:
       - Also tell whether RBAC authentication is enabled (RV(auth_enabled)), for example before a 3.4 to 3.5
@@ -107,7 +115,10 @@ members:
       description: Whether it is the leader.
       type: bool
     status:
-      description: Its endpoint status (version, raft_index, raft_applied_index, raft_term, db_size, leader), or null.
+      description:
+        - Its endpoint status (version, raft_index, raft_applied_index, raft_term, db_size, leader), or null.
+        - From etcd 3.6, also C(storage_version), and C(downgrade) (C(target), the release a downgrade under way
+          takes the cluster to; null when none runs).
       type: dict
 leader:
   description: ID (hexadecimal) of the leader all started members agree on, or null.
@@ -137,6 +148,12 @@ statuses:
       lost its quorum can still be judged.
   returned: failure
   type: dict
+cluster_version:
+  description: The cluster version etcd's C(/version) reports (C(3.6.0); C(not_decided) right after a start), or null
+    when it could not be read.
+  returned: when O(cluster_version) is true
+  type: str
+  sample: 3.6.0
 auth_enabled:
   description: Whether RBAC authentication is enabled; null when the answer did not tell.
   returned: when O(check_auth) is true
@@ -149,6 +166,7 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     CONNECTION_ARGSPEC,
     Etcdctl,
@@ -160,6 +178,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     member_list,
     member_view,
     start_auth_probe,
+    version_endpoint,
 )
 
 
@@ -190,6 +209,9 @@ def summarize(member_list_json, health, status, alarms):
                 version=st.get("version"),
                 # 3.6 and later: the version of the member's data, moved after the cluster version.
                 storage_version=st.get("storageVersion"),
+                # 3.6 and later: the minor a downgrade under way takes the cluster to (etcdctl downgrade enable).
+                downgrade=dict(target=st["downgradeInfo"].get("targetVersion"))
+                if (st.get("downgradeInfo") or {}).get("enabled") else None,
                 db_size=st.get("dbSize"),
                 db_size_in_use=st.get("dbSizeInUse"),
                 leader=hex_id(st.get("leader", 0)),
@@ -251,7 +273,8 @@ def statuses_of(parsed):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC, check_auth=dict(type="bool", default=False)),
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC, check_auth=dict(type="bool", default=False),
+                                              cluster_version=dict(type="bool", default=False)),
                            supports_check_mode=True)
     ctl = Etcdctl(module)
     extra = {}
@@ -284,6 +307,12 @@ def main():
     if extra.pop("alarms_unknown", False):
         result["problems"].append("the alarm list could not be read")
         result["healthy"] = False
+    if module.params["cluster_version"]:
+        try:
+            result["cluster_version"] = version_endpoint(ctl, (ctl.endpoints or urls or [None])[0]).get("etcdcluster")
+        except (OSError, ValueError, HTTPException) as exc:
+            result["cluster_version"] = None
+            result["problems"].append("the cluster version could not be read: %s" % exc)
     result["membership_serializable"] = bool(members.get("serializable"))
     if result["membership_serializable"]:
         result["problems"].append("the member list could be read only without a quorum (serializable, each member's "
