@@ -21,6 +21,7 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan.checks import sibli
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.inputs import ARGUMENT_SPEC, HOST_PARAMS
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import peers_answering
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.tags import run_problems
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import ARCHIVE_RE
 
 
 def plain(value):
@@ -54,6 +55,20 @@ def without_secrets(params):
     return params
 
 
+def archives_beside(archive):
+    """The official release archives in the directory of `archive`, for the same architecture: {version: path}."""
+    match = ARCHIVE_RE.match(os.path.basename(archive))
+    directory = os.path.dirname(archive)
+    if not match or not os.path.isdir(directory):
+        return {}
+    found = {}
+    for name in os.listdir(directory):
+        other = ARCHIVE_RE.match(name)
+        if other and other.group(2) == match.group(2) and os.path.isfile(os.path.join(directory, name)):
+            found[other.group(1)] = os.path.join(directory, name)
+    return found
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -85,6 +100,13 @@ class ActionModule(ActionBase):
             controller["archive_exists"] = os.path.isfile(archive)
             if controller["archive_exists"] and inputs["params"].get("etcd_archive_checksum"):
                 controller["archive_sha256"] = file_sha256(archive)
+            # The releases beside it, for the rungs of a ladder (docs/upgrade.md): {version: path}.
+            controller["archive_dir"] = archives_beside(archive)
+            # A rung listed with its checksum is verified as the target's archive is.
+            controller["archive_dir_sha256"] = dict(
+                (str(e["version"]), file_sha256(controller["archive_dir"][str(e["version"])]))
+                for e in inputs["params"].get("etcd_upgrade_rungs") or []
+                if isinstance(e, dict) and e.get("checksum") and str(e.get("version")) in controller["archive_dir"])
         if needed.get("archive_path"):
             controller["archive_path"] = os.path.expanduser(needed["archive_path"])
         if needed.get("pki_dir"):

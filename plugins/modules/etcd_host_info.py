@@ -56,8 +56,8 @@ options:
     default: skip
   check_v2store:
     description:
-      - When the member holds data, run C(etcdutl check v2store) on it (etcd's check before an upgrade to 3.6, from
-        etcdutl 3.5.32) and return its verdict in RV(v2store).
+      - When the member holds data and its installed etcd is a 3.5 release, run C(etcdutl check v2store) on it
+        (etcd's check before an upgrade to 3.6, from etcdutl 3.5.32) and return its verdict in RV(v2store).
     type: bool
     default: false
   disk_check_size_mb:
@@ -521,7 +521,8 @@ def main():
     if module.params["disk_check"] == "all" or (module.params["disk_check"] == "new" and not initialized):
         disk = measure_disk(module, data_dir, module.params["disk_check_size_mb"], module.get_bin_path("fio"))
     v2store = None
-    if module.params["check_v2store"] and initialized:
+    # Only etcd 3.5's etcdutl has the check (3.5.32 and later); 3.6 dropped it.
+    if module.params["check_v2store"] and initialized and str(version or "").startswith("3.5."):
         v2store = check_v2store(module, os.path.join(module.params["bin_dir"], "etcdutl"), data_dir)
     module.exit_json(
         disk=disk,

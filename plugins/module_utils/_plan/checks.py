@@ -204,9 +204,38 @@ def check_install(run):
             run.refuse("etcd_archive_url needs etcd_archive_checksum (the sha256 of the file).")
         if version and ARCHIVE_RE.match(name) and version != run.archive_version():
             run.refuse("etcd_version=%s but the archive %s holds etcd %s." % (version, name, run.archive_version()))
+    check_upgrade_rungs(run, method)
     for message in version_errors(run.target_version(), [], run.param("etcd_known_bad_versions") or [], False,
                                   run.target_source()):
         run.refuse(message)
+
+
+def check_upgrade_rungs(run, method):
+    """etcd_upgrade_rungs: the releases a ladder's rungs may take (docs/upgrade.md), each X.Y.Z or {version,
+    checksum}; with etcd_archive_url each needs its checksum, with etcd_archive_src its archive beside the
+    target's."""
+    rungs = run.param("etcd_upgrade_rungs") or []
+    if not isinstance(rungs, list):
+        run.refuse("etcd_upgrade_rungs must be a list of releases (X.Y.Z, or {version: X.Y.Z, checksum: SHA256}).")
+        return
+    url = method == "archive" and bool(run.param("etcd_archive_url"))
+    beside = run.controller.get("archive_dir") or {}
+    for entry in rungs:
+        version = str(entry.get("version") or "") if isinstance(entry, dict) else str(entry)
+        checksum = str(entry.get("checksum") or "") if isinstance(entry, dict) else ""
+        if not VERSION_RE.match(version):
+            run.refuse("etcd_upgrade_rungs: %s is not a release X.Y.Z (or {version: X.Y.Z, checksum: SHA256})." % (entry,))
+        elif url and not SHA256_RE.match(checksum):
+            run.refuse("etcd_upgrade_rungs: %s needs its checksum (the sha256 of etcd-v%s's archive) with "
+                       "etcd_archive_url: {version: %s, checksum: SHA256}." % (version, version, version))
+        elif method == "archive" and run.param("etcd_archive_src") and run.controller.get("archive_exists") \
+                and version not in beside:
+            run.refuse("etcd_upgrade_rungs: %s has no archive etcd-v%s-linux-ARCH.tar.gz beside etcd_archive_src=%s."
+                       % (version, version, run.param("etcd_archive_src")))
+        elif checksum and SHA256_RE.match(checksum) and version in (run.controller.get("archive_dir_sha256") or {}) \
+                and run.controller["archive_dir_sha256"][version] != checksum.lower().replace("sha256:", ""):
+            run.refuse("etcd_upgrade_rungs: the archive of %s beside etcd_archive_src has sha256 %s, not %s. Nothing was "
+                       "installed." % (version, run.controller["archive_dir_sha256"][version], checksum))
 
 
 def check_member_parameters(run):

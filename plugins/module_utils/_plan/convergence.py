@@ -191,6 +191,10 @@ def plan_final_check(run, facts, plan, settled, joiners, removed):
     minors = set(parse_version(v)[:2] for v in versions.values() if parse_version(v))
     if len(versions) == len(expected) and len(minors) == 1 and min(minors) >= (3, 6):
         expect["storage_version"] = "%d.%d" % min(minors)
+        expect["no_downgrade"] = True
+    # After an upgrade or a rollback that leaves every member on one minor, the cluster version is that minor too.
+    if (plan.get("upgrade") or plan.get("downgrade")) and len(versions) == len(expected) and len(minors) == 1:
+        expect["cluster_version"] = "%d.%d" % min(minors)
     via = [h for h in expected if facts.reachable(h) and (h in run.play or (facts.states.get(h) or {}).get("unit_exists"))]
     endpoints = [hosts[h]["client_url"] for h in expected if hosts[h]["client_url"]
                  and (hosts[h]["peer_url"] not in tolerate)]

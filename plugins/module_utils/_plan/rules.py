@@ -58,7 +58,9 @@ def cluster_problems(read, expect):
     not a problem here as long as a quorum stays), margin (how many more voting members may go down with a
     quorum still healthy: 1 before a restart), versions ({member name: the etcd version it must run}),
     catch_up ({name, index}: that member has applied at least that raft index), tolerate_alarms (alarm names
-    that are not a problem: NOSPACE while maintenance recovers from it)."""
+    that are not a problem: NOSPACE while maintenance recovers from it), no_downgrade (no member takes part in a
+    downgrade of etcd), cluster_version (X.Y: the read's cluster_version, etcd_cluster_info's cluster_version
+    option, is that minor)."""
     expect = expect or {}
     # A read that holds the membership is judged on it, even marked failed: Ansible marks the last answer of an
     # until loop whose retries ran out (shared/wait_healthy.yml) failed, with no message of its own ("Unknown
@@ -137,6 +139,23 @@ def cluster_problems(read, expect):
             have = (member.get("status") or {}).get("storage_version")
             if have is not None and not str(have).startswith(storage + "."):
                 problems.append("member %s has storage version %s, not %s yet" % (member_label(member), have, storage))
+    # A run that leaves every member on one release of 3.6 or later is done only once no downgrade runs: etcd ends
+    # one by itself a moment after the last member runs the lower release; one that stays was left by an
+    # interrupted rollback whose target this run no longer has.
+    if expect.get("no_downgrade"):
+        for member in members:
+            target = ((member.get("status") or {}).get("downgrade") or {}).get("target")
+            if target:
+                problems.append("member %s still takes part in etcd's downgrade to %s: finish it by running with that "
+                                "release, or cancel it (etcdctl downgrade cancel) and run again"
+                                % (member_label(member), target))
+    # etcd moves the cluster version after the last member of a rolling upgrade (or back, by its downgrade): a
+    # member of the next minor release cannot join before (shared/upgrade_rung.yml waits for it between rungs).
+    cluster = expect.get("cluster_version")
+    if cluster:
+        have = read.get("cluster_version")
+        if not str(have or "").startswith(cluster + "."):
+            problems.append("the cluster version is %s, not %s yet" % (have or "not known", cluster))
     catch_up = expect.get("catch_up")
     if catch_up:
         member = next((m for m in members if m.get("name") == catch_up["name"]), None)

@@ -23,6 +23,10 @@ MINOR_FLOORS = {
 }
 # Lines out of support upstream (the release that ended it, and when).
 END_OF_LIFE = {(3, 4): "2026-05-15"}
+# etcd's downgrade (etcdctl downgrade validate|enable|cancel): from 3.6 on, one minor at a time, to 3.5 at the
+# lowest (https://etcd.io/docs/v3.6/downgrades/).
+DOWNGRADE_FROM = (3, 6)
+DOWNGRADE_LOWEST = (3, 5)
 # Settings that are feature gates from 3.6 (feature-gates: Name=true) and experimental-* keys before; 3.7 reads
 # only the gates (an experimental-* key in a config file is ignored without a word there).
 FEATURE_GATES = {"initial_corrupt_check": ("InitialCorruptCheck", "experimental-initial-corrupt-check")}
@@ -87,9 +91,7 @@ def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_v
         errors.append("%s: etcd %s has another major version than the cluster's members (%s); etcd supports no "
                       "such change in place. Nothing was changed." % (source, target, have))
     elif wanted[:2] < highest[:2]:
-        errors.append("%s: etcd %s would downgrade the members running %s to minor version %d.%d. A member cannot "
-                      "start on data written by a newer minor version; to go back, restore a snapshot into a new "
-                      "cluster. Nothing was changed." % (source, target, have, wanted[0], wanted[1]))
+        errors += downgrade_errors(wanted, lowest, highest, "%s: etcd %s" % (source, target), have)
     elif wanted[1] > lowest[1] + 1:
         errors.append("%s: etcd %s would skip a minor version: the cluster runs %s. Upgrade one minor version "
                       "at a time (to %d.%d first, then on). Nothing was changed."
@@ -110,6 +112,70 @@ def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_v
                       "(etcdctl auth disable) for the upgrade, and enable it again afterwards. Nothing was "
                       "changed." % (source, target, reason))
     return errors
+
+
+def downgrade_errors(wanted, lowest, highest, what, have):
+    """Why going back to `wanted` from members on lowest..highest (parsed versions) is refused, one message (empty:
+    it is done). Members still on the lower minor (an upgrade not finished, from 3.5 on) keep the cluster there: the
+    others take their binaries back. Otherwise etcd's downgrade (3.6 and later) goes back one minor at a time, to 3.5 at the
+    lowest (https://etcd.io/docs/v3.6/downgrades/downgrade_3_6/)."""
+    if lowest[:2] == wanted[:2] and highest[:2] == (wanted[0], wanted[1] + 1) and wanted[:2] >= DOWNGRADE_LOWEST:
+        return []
+    if lowest[:2] == highest[:2] and highest[:2] == (wanted[0], wanted[1] + 1) and DOWNGRADE_FROM <= highest[:2] \
+            and wanted[:2] >= DOWNGRADE_LOWEST:
+        return []
+    if wanted[:2] < DOWNGRADE_LOWEST or highest[:2] < DOWNGRADE_FROM:
+        why = ("etcd has no downgrade below %d.%d: a member cannot start on data written by a newer minor version"
+               % DOWNGRADE_LOWEST)
+    elif lowest[:2] != highest[:2]:
+        why = "the members run two minor versions other than the target's: finish the upgrade first"
+    else:
+        why = ("etcd's downgrade goes back one minor version at a time: roll back to %d.%d first, then run again"
+               % (highest[0], highest[1] - 1))
+    return ["%s would downgrade the members running %s to minor version %d.%d: %s. To go back further, restore a "
+            "snapshot into a new cluster (docs/upgrade.md). Nothing was changed." % (what, have, wanted[0], wanted[1], why)]
+
+
+def downgrade_minor(target, current):
+    """The minor version ("X.Y") etcd's downgrade takes a cluster to when every member runs the minor above the
+    target's (the rollback of a finished minor upgrade), else None: a target on the members' own line, an
+    upgrade, or a downgrade that downgrade_errors refuses."""
+    wanted = parse_version(target)
+    running = sorted(set(p for p in (parse_version(v) for v in current or []) if p is not None))
+    if not wanted or not running or downgrade_errors(wanted, running[0], running[-1], "", ""):
+        return None
+    if running[0][:2] == running[-1][:2] == (wanted[0], wanted[1] + 1):
+        return "%d.%d" % wanted[:2]
+    return None
+
+
+def ladder(target, current, available, known_bad=()):
+    """The rungs of an upgrade to `target` of members that run or hold `current`: the releases it passes through,
+    oldest first, each a rolling upgrade of its own (the target not included), and the lines for which
+    `available` holds no fit release, [(major, minor, floor or None)]. A rung is the newest release of a line in
+    `available` (not on the known-bad list): every line between the members' and the target's, and the members'
+    own line when some of them are below the patch release the next minor requires (MINOR_FLOORS)."""
+    wanted = parse_version(target)
+    running = sorted(set(p for p in (parse_version(v) for v in current or []) if p is not None))
+    if not wanted or not running or wanted[0] != running[0][0] or wanted[:2] <= running[0][:2]:
+        return [], []
+    bad = set(str(v).strip() for v in known_bad or [])
+    candidates = sorted(p for p in (parse_version(v) for v in available or [])
+                        if p and p[0] == wanted[0] and "%d.%d.%d" % p not in bad)
+    lowest = running[0]
+    rungs, missing = [], []
+    for minor in range(lowest[1], wanted[1]):
+        floor = MINOR_FLOORS.get((wanted[0], minor + 1), (None,))[0]
+        if minor == lowest[1] and (floor is None or lowest >= floor):
+            continue
+        on_line = [p for p in candidates if p[:2] == (wanted[0], minor)]
+        # Never below a member already on that line: a rung takes no member back.
+        ahead = max([p for p in running if p[:2] == (wanted[0], minor)] + [lowest])
+        if on_line and (floor is None or on_line[-1] >= floor) and on_line[-1] >= ahead:
+            rungs.append("%d.%d.%d" % on_line[-1])
+        else:
+            missing.append((wanted[0], minor, floor))
+    return rungs, missing
 
 
 def tls_min_version_supported(version):

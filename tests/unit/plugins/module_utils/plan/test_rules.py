@@ -46,6 +46,14 @@ def storage(cluster, *versions):
     ("storage-there", storage(read(member(1, leader=True), member(2), member(3)), "3.6.0", "3.6.0", "3.6.0"),
      dict(EXPECT3, storage_version="3.6"), None),
     ("storage-not-reported", healthy(3), dict(EXPECT3, storage_version="3.6"), None),
+    # Between the rungs of a ladder and after an upgrade: etcd's /version reports the cluster version ("3.5.0";
+    # "not_decided" right after a start), which moves only after the last member.
+    ("cluster-version-behind", dict(healthy(3), cluster_version="3.4.0"), dict(EXPECT3, cluster_version="3.5"),
+     "the cluster version is 3.4.0, not 3.5 yet"),
+    ("cluster-version-undecided", dict(healthy(3), cluster_version="not_decided"), dict(EXPECT3, cluster_version="3.5"),
+     "the cluster version is not_decided, not 3.5 yet"),
+    ("cluster-version-unread", healthy(3), dict(EXPECT3, cluster_version="3.5"), "the cluster version is not known"),
+    ("cluster-version-there", dict(healthy(3), cluster_version="3.5.0"), dict(EXPECT3, cluster_version="3.5"), None),
     ("caught-up", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 100}), None),
     ("behind", healthy(3), dict(EXPECT3, catch_up={"name": "etcd-2", "index": 101}), "etcd-2 has not applied raft index 101 yet"),
     ("read-failed", {"failed": True, "msg": "connection refused"}, EXPECT3, "could not be read: connection refused"),
