@@ -54,6 +54,7 @@ class LoadWriter(object):
         # (seconds since the start, length in seconds) of every gap longer than three intervals.
         self.gaps = []
         self.started = None
+        self.started_wall = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -72,6 +73,7 @@ class LoadWriter(object):
         index = 0
         current = None
         last_ack = self.started = time.monotonic()
+        self.started_wall = time.time()
         seq = 0
         retried_login = False
         next_at = time.monotonic()
@@ -148,7 +150,8 @@ class LoadWriter(object):
         return {"acknowledged": len(self.acknowledged), "errors": len(self.errors),
                 "error_kinds": sorted(set("%s: %s" % (e[2], e[3]) for e in self.errors))[:5],
                 "reauthenticated": self.reauthenticated,
-                "max_stall_s": round(self.max_stall, 3), "gaps": list(self.gaps)}
+                "max_stall_s": round(self.max_stall, 3), "gaps": list(self.gaps),
+                "started_at": round(self.started_wall or 0.0, 3)}
 
     def verify(self, members, settle_s=15):
         """Keys acknowledged but missing (or wrong) in each member's own copy (serializable reads), per

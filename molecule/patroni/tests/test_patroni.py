@@ -4,9 +4,10 @@ our operations on etcd cost Patroni neither its primary nor a write.
 PostgreSQL 15 comes from Debian's packages (in the test bed's image) and Patroni from PyPI (fetched on the
 controller, installed offline on the hosts); the first two hosts run a Patroni node each and connect to etcd with
 the consumer certificate the role issues for them (etcd_client_certs, without CN: Patroni speaks etcd's HTTP
-gateway). In order: the clusters come up; then, each while a client writes to PostgreSQL through the primary from
-the other node and Patroni's REST API is polled twice a second, a rolling restart (-t etcd_launch), the rolling
-upgrade from etcd 3.4.23 to 3.5.16, and -t etcd_maintain. After each: the same primary, never demoted (its role,
+gateway), logged in as an RBAC user whose role reaches its own prefix (RBAC on, as on the releases users run: etcd
+3.6 with its rules for non-root users). In order: the clusters come up; then, each while a client writes to
+PostgreSQL through the primary from the other node and Patroni's REST API is polled twice a second, a rolling
+restart (-t etcd_launch), the rolling upgrade from etcd 3.6.17 to 3.7.4, and -t etcd_maintain. After each: the same primary, never demoted (its role,
 timeline and postmaster start time never changed), the replica still streaming, every write committed, and no DCS
 error in Patroni's log. The longest time between two successful HA loops of the primary (each one refreshes the
 leader key), and the longest interval in which a Patroni-like client could not renew a lease through etcd's gateway
@@ -38,6 +39,13 @@ SUPERUSER_PASSWORD = "molecule-Pg-Super-1"
 REPLICATION_PASSWORD = "molecule-Pg-Repl-1"
 CERTS = [{"name": "patroni", "cn": "", "hosts": PG, "dir": "/etc/patroni/etcd", "owner": "postgres",
           "group": "postgres", "mode": "0600"}]
+# RBAC on, as docs/patroni.md sets it up: Patroni logs in as a user whose role reaches its own prefix only (etcd 3.6
+# and 3.7 answer member list and status to such a user since 3.6.10/3.6.12).
+ROOT_PASSWORD = "molecule-Root-1"
+PATRONI_USER = {"name": "patroni-pg-test", "password": "molecule-Patroni-1", "roles": ["pg-test"]}
+RBAC = dict(etcd_auth=True, etcd_root_password=ROOT_PASSWORD, etcd_users=[PATRONI_USER],
+            etcd_roles=[{"name": "pg-test", "permissions": [{"prefix": "/service/%s/" % SCOPE, "access": "readwrite"}]}])
+VERSION, UPGRADE = "3.6.17", "3.7.4"
 # Patroni's defaults, which fit etcd's election timeout of 1 s (docs/patroni.md).
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 30, 10, 10
 TROUBLE = re.compile(r"Error communicating with DCS|failed to update leader lock|refresh_lease|[Dd]emot|"
@@ -48,7 +56,7 @@ FIGURES = {}
 
 
 def run(version, *args, fail=False):
-    inv = ops.inventory(HOSTS, name="patroni", etcd_archive_src=str(ops.archive(version)), etcd_client_certs=CERTS)
+    inv = ops.inventory(HOSTS, name="patroni", etcd_archive_src=str(ops.archive(version)), etcd_client_certs=CERTS, **RBAC)
     return ops.playbook(inv, *args, fail=fail)
 
 
@@ -97,7 +105,8 @@ def patroni_config(host):
         "restapi": {"listen": "0.0.0.0:8008", "connect_address": "%s:8008" % host},
         "etcd3": {"hosts": ["%s:2379" % h for h in HOSTS], "protocol": "https",
                   "cacert": "/etc/patroni/etcd/ca.crt", "cert": "/etc/patroni/etcd/patroni.crt",
-                  "key": "/etc/patroni/etcd/patroni.key"},
+                  "key": "/etc/patroni/etcd/patroni.key",
+                  "username": PATRONI_USER["name"], "password": PATRONI_USER["password"]},
         "bootstrap": {
             "dcs": {"ttl": TTL, "loop_wait": LOOP_WAIT, "retry_timeout": RETRY_TIMEOUT,
                     "maximum_lag_on_failover": 1048576,
@@ -355,9 +364,9 @@ def test_01_etcd_and_patroni_come_up():
     for proc in installs:
         out = proc.communicate(data)[0]
         assert proc.returncode == 0, out.decode()[-3000:]
-    # etcd 3.4.23 with the consumer certificate installed for the postgres user on the Patroni hosts.
-    run("3.4.23")
-    assert changes(run("3.4.23")) == 0
+    # etcd 3.6 with RBAC on and the consumer certificate installed for the postgres user on the Patroni hosts.
+    run(VERSION)
+    assert changes(run(VERSION)) == 0
     assert ssh(PG[0], "stat -c '%U %a' /etc/patroni/etcd/patroni.key").strip() == "postgres 600"
     start_patroni(PG[0])
     wait_for(lambda: rest(PG[0]).get("role") == "primary", what="pg1 primary")
@@ -370,16 +379,16 @@ def test_01_etcd_and_patroni_come_up():
 
 
 def test_02_rolling_restart_keeps_the_primary():
-    out = observe("rolling restart (-t etcd_launch)", lambda: run("3.4.23", "-t", "etcd_launch"))
+    out = observe("rolling restart (-t etcd_launch)", lambda: run(VERSION, "-t", "etcd_launch"))
     assert out
 
 
-def test_03_rolling_upgrade_to_3_5_keeps_the_primary():
-    observe("rolling upgrade 3.4.23 -> 3.5.16", lambda: run("3.5.16"))
+def test_03_rolling_upgrade_to_3_7_keeps_the_primary():
+    observe("rolling upgrade %s -> %s" % (VERSION, UPGRADE), lambda: run(UPGRADE))
     running, _installed = ops.versions(HOSTS)
-    assert set(running.values()) == {"3.5.16"}
+    assert set(running.values()) == {UPGRADE}
 
 
 def test_04_maintenance_keeps_the_primary():
-    observe("maintenance (-t etcd_maintain)", lambda: run("3.5.16", "-t", "etcd_maintain"))
-    assert changes(run("3.5.16")) == 0
+    observe("maintenance (-t etcd_maintain)", lambda: run(UPGRADE, "-t", "etcd_maintain"))
+    assert changes(run(UPGRADE)) == 0
