@@ -1,6 +1,6 @@
 """Backups, restores and recovery of a running 3-member cluster, keys checked with the etcd3 client.
 
-In order, on etcd 3.5.16: the timer's service leaves exactly one verified backup and sidecar (on the first
+In order, on etcd 3.6.17: the timer's service leaves exactly one verified backup and sidecar (on the first
 healthy member in inventory order), every member's textfile metrics; a backup with one byte flipped fails verification; retention prunes
 exactly what it should; a backup on demand is fetched and its SHA-256 checked on the controller. Then the keys
 change after the backup, and a restore is refused (etcd_safeguard, a corrupt snapshot, an old member outside
@@ -30,7 +30,9 @@ from ops import PKI, SSH, WORK, archive, changes, interrupted, inventory, pids, 
 HOSTS = ["10.89.81.1%d" % i for i in (1, 2, 3)]
 NAMES = ["etcd-1", "etcd-2", "etcd-3"]
 GROUP_VARS = dict(etcd_backup=True, etcd_backup_schedule="2099-01-01 03:00:00", etcd_backup_randomized_delay="5m")
-INV = inventory(HOSTS, etcd_archive_src=str(archive("3.5.16")), **GROUP_VARS)
+# etcd 3.6 (its etcdutl restores, its snapshot status counts live keys only), then 3.4.23.
+VERSION = "3.6.17"
+INV = inventory(HOSTS, etcd_archive_src=str(archive(VERSION)), **GROUP_VARS)
 INV_34 = inventory(HOSTS, name="3.4", etcd_archive_src=str(archive("3.4.23")), **GROUP_VARS)
 BACKUPS = "/var/backups/etcd"
 PROGRAM = "python3 /usr/local/lib/dcs-etcd/etcd-backup --config /etc/etcd/backup.json"
@@ -108,7 +110,7 @@ def test_01_the_timer_runs_on_every_member_and_one_member_takes_the_backup():
     db = next(f for f in backups_on(taker) if f.endswith(".db"))
     sidecar = json.loads(ssh(taker, "cat %s/%s" % (BACKUPS, db[:-3] + ".json")))
     assert sidecar["keys"] == KEYS and sidecar["sha256"] == ssh(taker, "sha256sum %s/%s" % (BACKUPS, db)).split()[0]
-    assert sidecar["etcd_version"] == "3.5.16" and sidecar["revision"] > KEYS // 100
+    assert sidecar["etcd_version"] == VERSION and sidecar["revision"] > KEYS // 100
     assert sorted(m["name"] for m in sidecar["members"]) == NAMES and sidecar["cluster"] == "etcd"
     assert ssh(taker, "stat -c %a " + BACKUPS).strip() == "700" and ssh(taker, "stat -c %%a %s/%s" % (BACKUPS, db)).strip() == "600"
     assert "verifies" in ssh(taker, "%s --verify %s/%s" % (PROGRAM, BACKUPS, db))
@@ -158,17 +160,17 @@ def test_03_retention_prunes_exactly_what_it_should():
     kept = [fake(d) for d in (2, 3, 4, 5, 6)]
     beyond = fake(7)         # the 8th newest after the next backup: beyond etcd_backup_keep (7)
     orphan = fake(1, sidecar=False)  # a snapshot without its sidecar: never a backup
-    ssh(taker, "touch %s/notes.txt %s/etcd-before-3.5.16.db" % (BACKUPS, BACKUPS))
+    ssh(taker, "touch %s/notes.txt %s/etcd-before-%s.db" % (BACKUPS, BACKUPS, VERSION))
     ssh(taker, "systemctl start etcd-backup.service")
     files = backups_on(taker)
     names = sorted(set(f.rsplit(".", 1)[0] for f in files))
     assert old not in names and beyond not in names and orphan not in names
     assert all(k in names for k in kept) and db[:-3] in names and len(names) == 7, names
     assert all(n + ".db" in files and n + ".json" in files for n in names)
-    assert "notes.txt" in ssh(taker, "ls %s" % BACKUPS) and "etcd-before-3.5.16.db" in ssh(taker, "ls %s" % BACKUPS)
+    assert "notes.txt" in ssh(taker, "ls %s" % BACKUPS) and "etcd-before-%s.db" % VERSION in ssh(taker, "ls %s" % BACKUPS)
     assert 'etcd_backup_count{cls="etcd",ins="%s"} 7' % NAMES[HOSTS.index(taker)] in ssh(
         taker, "cat /var/lib/prometheus/node-exporter/etcd_backup_etcd.prom")
-    ssh(taker, "rm -f %s/notes.txt %s/etcd-before-3.5.16.db" % (BACKUPS, BACKUPS))
+    ssh(taker, "rm -f %s/notes.txt %s/etcd-before-%s.db" % (BACKUPS, BACKUPS, VERSION))
 
 
 def test_03b_a_snapshot_that_does_not_verify_fails_the_service_and_is_never_kept():
@@ -230,7 +232,7 @@ def test_05_a_restore_is_refused_under_the_safeguard_for_a_corrupt_snapshot_and_
     assert "does not verify: its SHA-256 is" in out
     assert_untouched(out, before, keys)
     # The inventory of an operator who forgot member 3, which still runs.
-    two = inventory(HOSTS[:2], name="two", etcd_archive_src=str(archive("3.5.16")), **GROUP_VARS)
+    two = inventory(HOSTS[:2], name="two", etcd_archive_src=str(archive(VERSION)), **GROUP_VARS)
     out = playbook(two, "-t", "etcd_restore", "-e", snap, fail=True)
     assert "https://%s:2380, a member of the cluster outside the inventory, still answers on its peer port" % HOSTS[2] in out
     assert_untouched(out, before, keys)
@@ -254,7 +256,7 @@ def test_06_a_restore_killed_after_the_stop_is_finished_and_brings_back_exactly_
     STATE["restore_seconds"] = seconds
     assert_every_member_serves(STATE["snapshot_keys"])
     sidecar = STATE["snapshot_sidecar"]
-    # etcd 3.5.16 bumps the revision by a billion and marks the old ones compacted.
+    # etcd 3.6 (as 3.5) bumps the revision by a billion and marks the old ones compacted.
     assert revision(HOSTS[0]) >= sidecar["revision"] + 1000000000
     assert "revision is bumped by 1000000000" in out
     assert len(set(endpoint_status(h)["header"]["cluster_id"] for h in HOSTS)) == 1
@@ -305,12 +307,12 @@ def lose_two_members_and_recover(inv, label, kill_at=None):
 
 
 def test_08_lost_quorum_is_recovered_with_every_acknowledged_key():
-    STATE["recover_seconds"] = lose_two_members_and_recover(INV, "3.5.16")
+    STATE["recover_seconds"] = lose_two_members_and_recover(INV, VERSION)
 
 
 def test_09_on_3_4_23_the_restore_cannot_bump_the_revision_and_the_recovery_works():
     playbook(INV, "-t", "etcd_purge")
-    # Fresh hosts: no backups, and no binaries of 3.5.16 (etcdutl would stay beside 3.4.23's etcd and etcdctl).
+    # Fresh hosts: no backups, and no binaries of 3.6 (etcdutl would stay beside 3.4.23's etcd and etcdctl).
     for host in HOSTS:
         ssh(host, "rm -rf %s /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl" % BACKUPS)
     playbook(INV_34)
@@ -340,7 +342,7 @@ def test_09_on_3_4_23_the_restore_cannot_bump_the_revision_and_the_recovery_work
 
 def test_10_figures():
     size = STATE["snapshot_sidecar"]["total_size"]
-    record("backup, restore and recovery (3 members, etcd 3.5.16)", {
+    record("backup, restore and recovery (3 members, etcd %s)" % VERSION, {
         "keys": KEYS, "value_bytes": VALUE_SIZE, "snapshot_bytes": size,
         "scheduled_backup_all_three_services_seconds": STATE["timer_seconds"],
         "on_demand_backup_with_fetch_seconds": STATE["backup_seconds"],

@@ -20,7 +20,8 @@ from ops import KEY, WORK, changes, pids, ssh  # noqa: E402
 import etcd3  # noqa: E402
 
 ETCD, META, SPARE = "10.89.85.11", "10.89.85.12", "10.89.85.13"
-ARCHIVE = ops.archive("3.5.16")
+# The newest 3.5, the line still supported upstream until mid 2027.
+ARCHIVE = ops.archive("3.5.36")
 PKI = {"etcd": WORK / "pki-etcd", "meta": WORK / "pki-meta"}
 
 

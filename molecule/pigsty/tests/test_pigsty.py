@@ -35,7 +35,9 @@ import ops  # noqa: E402
 from ops import KEY, SSH, WORK, LoadWriter, b64, changes, pids, playbook, ssh, started_at  # noqa: E402
 
 HOSTS = ["10.89.87.11", "10.89.87.12", "10.89.87.13"]
-ARCHIVE = ops.archive("3.5.16")
+# Pigsty's own repository ships etcd 3.6.
+VERSION = "3.6.17"
+ARCHIVE = ops.archive(VERSION)
 # Pigsty's controller PKI (files/pki under the Pigsty home): its CA, the member certificates, and the
 # certificate its pgsql role gives Patroni (CN <pg_cluster>-<pg_seq>).
 PIGSTY = WORK / "pigsty-pki"
@@ -176,8 +178,8 @@ def pigsty_profile():
 def lay_out(host):
     """One member as Pigsty's package and role leave it (not started)."""
     subprocess.run(SSH + ["root@" + host, "tar -xzf - -C /usr/bin --strip-components=1 --no-same-owner "
-                                          "etcd-v3.5.16-linux-amd64/etcd etcd-v3.5.16-linux-amd64/etcdctl "
-                                          "etcd-v3.5.16-linux-amd64/etcdutl"],
+                                          "etcd-v{0}-linux-amd64/etcd etcd-v{0}-linux-amd64/etcdctl "
+                                          "etcd-v{0}-linux-amd64/etcdutl".format(VERSION)],
                    stdin=ARCHIVE.open("rb"), check=True, capture_output=True)
     # The package's preinstall script, then the role's etcd_dir.
     ssh(host, "groupadd -r etcd && useradd -r -g etcd -d /var/lib/etcd -M -s /sbin/nologin -c 'etcd service' etcd"

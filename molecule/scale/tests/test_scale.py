@@ -27,7 +27,7 @@ from ops import PKI, ROOT, TESTBED, changes, pids, ssh  # noqa: E402
 import etcd3  # noqa: E402
 
 HOSTS = ["10.89.74.1%d" % i for i in range(1, 6)]
-ARCHIVE = ops.archive("3.5.16")
+ARCHIVE = ops.archive("3.6.17")
 # The operator's inventory pins the archive's checksum (checked on the controller before any install).
 SHA = hashlib.sha256(ARCHIVE.read_bytes()).hexdigest()
 WRITTEN = {}

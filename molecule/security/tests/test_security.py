@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
 HOSTS = ["10.89.83.1%d" % i for i in (1, 2, 3)]
+# etcd 3.7, with 3.6's rules for RBAC (root for maintenance, a user for member list and status).
+VERSION = "3.7.4"
 CONSUMERS = WORK / "consumers"
 ROOT_PASSWORD = "molecule-Root-1"
 ROLES = [{"name": "pg-test", "permissions": [{"prefix": "/pg-test/", "access": "readwrite"}]}]
@@ -44,7 +46,7 @@ FIGURES = {}
 
 
 def security_inventory(name, users=None, **extra):
-    values = dict(etcd_archive_src=str(archive("3.5.16")), etcd_auth=True, etcd_root_password=ROOT_PASSWORD,
+    values = dict(etcd_archive_src=str(archive(VERSION)), etcd_auth=True, etcd_root_password=ROOT_PASSWORD,
                   etcd_roles=ROLES, etcd_users=users if users is not None else [PATRONI_A, VIP], etcd_client_certs=CERTS)
     values.update(extra)
     return inventory(HOSTS, name=name, **values)
