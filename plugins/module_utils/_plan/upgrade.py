@@ -299,7 +299,7 @@ def warn_about_releases(run, facts, plan, target):
                 after.setdefault(version, []).append(host)
     for version in sorted(after, key=lambda v: parse_version(v) or ()):
         source = run.target_source() if version == target else "the etcd release of %s" % names(after[version])
-        for message in release_warnings(version, source=source):
+        for message in release_warnings(version, source=source, rbac=as_bool(run.param("etcd_auth"))):
             run.warn(message)
 
 

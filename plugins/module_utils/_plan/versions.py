@@ -50,13 +50,30 @@ def gated_settings(version, enabled):
     return dict((FEATURE_GATES[n][1], True) for n in names)
 
 
-def release_warnings(version, source="etcd_version"):
-    """Warnings about the release a cluster runs or gets: its line is out of support upstream, or it is below the
-    patch release the next minor upgrade requires (one sentence each)."""
+# Releases that, with RBAC on, refuse non-root users reads that consumers need (Patroni's user lists the members):
+# 3.5.28 and 3.6.9 made member list, endpoint status and alarm list need an authenticated user and gave them to
+# root only; 3.5.29/3.6.10 gave non-root users member list and alarm list back, 3.5.32/3.6.12 endpoint status.
+CONSUMER_READS = (
+    ((3, 5, 28), (3, 5, 28), "member list, endpoint status and alarm list", "3.5.32"),
+    ((3, 5, 29), (3, 5, 31), "endpoint status", "3.5.32"),
+    ((3, 6, 9), (3, 6, 9), "member list, endpoint status and alarm list", "3.6.12"),
+    ((3, 6, 10), (3, 6, 11), "endpoint status", "3.6.12"),
+)
+
+
+def release_warnings(version, source="etcd_version", rbac=False):
+    """Warnings about the release a cluster runs or gets: its line is out of support upstream, it is below the
+    patch release the next minor upgrade requires, or (rbac: authentication on) it refuses non-root users reads
+    that consumers need (one sentence each)."""
     parsed = parse_version(version)
     if not parsed:
         return []
     warnings = []
+    for first, last, reads, fixed in CONSUMER_READS if rbac else ():
+        if first <= parsed <= last:
+            warnings.append("%s: etcd %s refuses %s to users other than root while RBAC is on: consumers that log in "
+                            "as their own user (Patroni lists the members) lose these reads. Choose %s or later "
+                            "(docs/versions.md)." % (source, version, reads, fixed))
     if parsed[:2] in END_OF_LIFE:
         warnings.append("%s: etcd %s belongs to the %d.%d line, out of support upstream since %s: upgrade to a "
                         "supported line (docs/upgrade.md)." % (source, version, parsed[0], parsed[1],

@@ -59,3 +59,18 @@ def test_the_plan_writes_each_members_config_for_the_release_it_runs_after_the_r
     plan = pipeline.make_plan(inputs(probes=running(3), cluster=healthy(3)), {"ca_sha256": CA})
     assert [h["gated_settings"] for h in plan["hosts"].values()] == [{"experimental-initial-corrupt-check": True}] * 3
     assert any("3.5.16 is below 3.5.32" in w for w in plan["warnings"]), plan["warnings"]
+
+
+@pytest.mark.parametrize("version,rbac,expected", [
+    ("3.6.9", True, "refuses member list, endpoint status and alarm list to users other than root"),
+    ("3.6.11", True, "refuses endpoint status to users other than root"),
+    ("3.5.28", True, "Choose 3.5.32 or later"),
+    ("3.6.12", True, None),
+    ("3.6.9", False, None),
+])
+def test_a_release_that_refuses_consumers_their_reads_is_named_with_rbac_on(version, rbac, expected):
+    said = [w for w in release_warnings(version, rbac=rbac) if "users other than root" in w or "Choose" in w]
+    if expected is None:
+        assert said == []
+    else:
+        assert [w for w in said if expected in w], said
