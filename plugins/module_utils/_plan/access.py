@@ -138,27 +138,38 @@ def plan_client_certs(plan, client_certs):
 
 
 def plan_root_login(run, facts, plan, cert_not_user):
-    """Whether the role's etcdctl calls log in as root with etcd_root_password in this run: RBAC is on and a
-    member refused the connection's certificate as a user (etcd: "user name is empty"), which is what a
-    member answers whose config has no client-cert-auth (a cluster taken over from Pigsty) until it runs
-    this role's config. Refused without a password, before any host is changed."""
-    if cert_not_user and facts.read_problem:
+    """Whether the role's etcdctl calls log in as root with etcd_root_password in this run: RBAC is on and members
+    take no client certificate as a user (no client-cert-auth in their config: a cluster taken over from Pigsty)
+    until they run this role's config. The read that tells whether RBAC is on already logs in when a password is
+    given: etcd 3.6 and later answer no member list without a user while RBAC is on (with RBAC off, etcdctl's
+    login is ignored). Refused without a password, before any host is changed."""
+    if plan["step"] == "probed":
+        plan["root_login"] = bool(cert_not_user and run.param("etcd_root_password"))
+        return
+    # etcd 3.6 and later refuse a member list without a user while RBAC is on: the failed read says RBAC is on.
+    said_rbac = bool(facts.read_problem) and USER_NAME_EMPTY in facts.read_problem
+    if cert_not_user and facts.read_problem and not said_rbac:
         run.refuse("%s%s. %s %s a config this role did not write (no client-cert-auth), and taking %s over "
                    "needs to know whether RBAC authentication is on. Nothing was changed."
                    % (facts.read_problem[0].upper(), facts.read_problem[1:], names(cert_not_user),
                       "runs" if len(cert_not_user) == 1 else "run", "it" if len(cert_not_user) == 1 else "them"))
-    # facts.members is empty unless the read succeeded.
+    # facts.members is empty unless the read succeeded. A read made without a login tells which members refused
+    # the certificate as a user; one made as root (the password was given) cannot, and the run logs in as root.
     refused = [m.get("name") or m.get("id") for m in facts.members
                if USER_NAME_EMPTY in str(m.get("health_error") or "")]
-    plan["root_login"] = bool(cert_not_user and refused and facts.read.get("auth_enabled"))
+    if facts.read_ok:
+        logged_in = bool(run.param("etcd_root_password"))
+        plan["root_login"] = bool(cert_not_user and facts.read.get("auth_enabled") and (logged_in or refused))
+    else:
+        plan["root_login"] = bool(cert_not_user and said_rbac)
     if plan["root_login"] and not run.param("etcd_root_password"):
+        refused = ", ".join(sorted(refused or [facts.hosts[h]["name"] for h in cert_not_user]))
         run.refuse("etcd_root_password is empty: RBAC authentication is on in cluster %s and %s %s not take a "
                    "client certificate as a user (no client-cert-auth in the config %s, as Pigsty writes "
                    "it), so this run must log in as root until the members run this role's config. Set "
                    "etcd_root_password to the root password of the cluster (Pigsty: its etcd_root_password). "
-                   "Nothing was changed." % (run.cluster, ", ".join(sorted(refused)),
-                                             "does" if len(refused) == 1 else "do",
-                                             "it runs" if len(refused) == 1 else "they run"))
+                   "Nothing was changed." % (run.cluster, refused, "does" if ", " not in refused else "do",
+                                             "it runs" if ", " not in refused else "they run"))
 
 
 def plan_access(run, facts, plan):

@@ -174,3 +174,19 @@ def test_consumer_certificates_are_planned():
 ])
 def test_certificate_and_tls_parameters(params, expected):
     assert refused(pipeline.make_plan(inputs(params=params), {}), expected)
+
+
+def test_on_3_6_a_takeover_with_rbac_on_reads_as_root_or_is_refused_without_the_password():
+    # etcd 3.6 and later answer no member list without a user while RBAC is on (recorded from 3.6.17:
+    # "etcdserver: user name is empty"): with etcd_root_password the read itself logs in as root.
+    probes = running(3, config=PIGSTY_CONFIG)
+    params = {"etcd_root_password": _rbac.MASK}
+    first = make(probes=probes, params=params)
+    assert first["step"] == "probed" and first["root_login"] and first["connection"]["user"] == "root"
+    plan = make(probes=probes, cluster=dict(healthy(3), auth_enabled=True), params=params)
+    assert plan["refusals"] == [] and plan["root_login"]
+    # Without the password the read fails, and that failure says RBAC is on: refused, naming the variable.
+    failed = {"failed": True, "msg": "etcdctl member list failed (rc=1): etcdserver: user name is empty. RBAC ..."}
+    plan = make(probes=probes, cluster=failed)
+    assert refused(plan, "etcd_root_password is empty", "etcd-1, etcd-2, etcd-3 do not take a client certificate")
+    assert not refused(plan, "needs to know whether RBAC authentication is on")
