@@ -13,7 +13,7 @@ __metaclass__ = type
 import posixpath
 
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_version
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import certificate_is_user, leader_host
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import certificate_is_user, expect_every_member, leader_host
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool, names
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.versions import (
     MINOR_FLOORS, downgrade_minor, gated_settings, ladder, release_warnings, tls_min_version_supported, version_after,
@@ -149,7 +149,6 @@ def plan_ladder(run, facts, plan, current, auth):
                    % (run.target_source(), target, way, names(outside), "is" if len(outside) == 1 else "are"))
     run.warn("%s: the cluster climbs from etcd %s to %s in this run, one guarded rolling upgrade per rung: %s."
              % (run.target_source(), have, target, way))
-    backup_dir = str(run.param("etcd_backup_dir") or "/var/backups/etcd").rstrip("/")
     enabled = ["initial_corrupt_check"] if as_bool(run.param("etcd_initial_corrupt_check")) else []
     result = []
     for index, version in enumerate(rungs):
@@ -158,10 +157,8 @@ def plan_ladder(run, facts, plan, current, auth):
         hosts = [h for h in run.order if facts.states.get(h) and facts.states[h]["has_data"]
                  and min(parse_version(v) for v in member_versions(facts, h) or ["0.0.0"]) < parsed]
         v2store = v2store_deferred(result, minor)
-        members = [h for h in run.order if facts.in_membership.get(h)]
-        names_versions = dict((facts.hosts[h]["name"], version) for h in members)
-        expect = dict(members=[dict(name=facts.hosts[h]["name"], peer_url=facts.hosts[h]["peer_url"] or None) for h in members],
-                      tolerate_down=[], margin=0, versions=names_versions, cluster_version=minor)
+        expect = members_expected(run, facts)
+        expect.update(versions=dict((m["name"], version) for m in expect["members"]), cluster_version=minor)
         if parsed[:2] >= (3, 6):
             expect["storage_version"] = minor
         source = sources[version]
@@ -169,12 +166,24 @@ def plan_ladder(run, facts, plan, current, auth):
             version=version, minor=minor, hosts=hosts, v2store_hosts=v2store,
             archive_path=source["path"], url=source["url"], checksum=source["checksum"],
             download=bool(source["url"]), archive_members=["etcd", "etcdctl"] + (["etcdutl"] if parsed >= (3, 5, 0) else []),
-            snapshot_file="%s/%s-before-%s.db" % (backup_dir, run.cluster, version),
+            snapshot_file=snapshot_before(run, version),
             settings=dict((h, dict(gated_settings=gated_settings(version, enabled),
                                    tls_min_version=tls_min_version_supported(version))) for h in hosts),
             v2store_refusal=v2store_refusal(version, rungs[index - 1]) if v2store else "",
             expect=expect))
     return result
+
+
+def members_expected(run, facts):
+    """What the cluster must be between the steps of a change of release: every member in etcd's membership
+    healthy, one leader (rules.expect_every_member over them)."""
+    return expect_every_member(facts.hosts, [h for h in run.order if facts.in_membership.get(h)])
+
+
+def snapshot_before(run, version):
+    """Where the snapshot taken before a move to `version` goes: etcd_backup_dir/<cluster>-before-<version>.db."""
+    backup_dir = str(run.param("etcd_backup_dir") or "/var/backups/etcd").rstrip("/")
+    return "%s/%s-before-%s.db" % (backup_dir, run.cluster, version)
 
 
 def v2store_deferred(rungs, minor):
@@ -247,11 +256,10 @@ def plan_upgrade(run, facts, plan, upgrade_hosts):
                    "changed." % (names(upgrade_hosts), run.cluster, target, "; ".join(problems)))
         return
     leader = leader_host(dict(hosts=facts.hosts, order=run.order), facts.read)
-    backup_dir = str(run.param("etcd_backup_dir") or "/var/backups/etcd").rstrip("/")
     plan["upgrade"] = dict(
         hosts=upgrade_hosts, target=target, from_versions=versions, ladder=rungs,
         snapshot_host=leader, snapshot_endpoint=facts.hosts[leader]["client_url"] if leader else None,
-        snapshot_file="%s/%s-before-%s.db" % (backup_dir, run.cluster, target),
+        snapshot_file=snapshot_before(run, target),
         v2store_hosts=final_v2store, v2store_refusal=v2store_refusal(target, rungs[-1]["version"]) if final_v2store else "")
     if leader is None or not facts.reachable(leader):
         run.refuse("Refusing to upgrade %s of cluster %s to etcd %s: the leader's host is %s, so no snapshot can be "
@@ -278,9 +286,7 @@ def plan_downgrade(run, facts, target):
                        "with the %s release's archive): the package method does not install a lower package version. "
                        "Nothing was changed." % (run.target_source(), run.cluster, minor, target))
         return dict(state="enabled", version=minor,
-                    expect=dict(members=[dict(name=facts.hosts[h]["name"], peer_url=facts.hosts[h]["peer_url"] or None)
-                                         for h in run.order if facts.in_membership.get(h)],
-                                tolerate_down=[], margin=0, storage_version=minor))
+                    expect=dict(members_expected(run, facts), storage_version=minor))
     if under_way and not any(v.startswith(wanted + ".") for v in under_way):
         run.warn("etcd runs a downgrade to %s that %s contradicts: it is cancelled first (etcdctl downgrade cancel)."
                  % (", ".join(sorted(under_way)), run.target_source()))
