@@ -21,6 +21,9 @@ MINOR_FLOORS = {
                          "entries in the WAL that make 3.6 panic are fixed or detected there"),
     (3, 7): ((3, 6, 11), "earlier 3.6 releases may not be compatible with a rolling upgrade to 3.7"),
 }
+# The oldest release the collection deploys: it relies on learners (3.4) and on the v3 API and config keys. Ubuntu
+# 22.04's etcd-server package is 3.3 (as far as its archive tells; not in the test bed).
+MINIMUM = (3, 4, 0)
 # Lines out of support upstream (the release that ended it, and when).
 END_OF_LIFE = {(3, 4): "2026-05-15"}
 # etcd's downgrade (etcdctl downgrade validate|enable|cancel): from 3.6 on, one minor at a time, to 3.5 at the
@@ -94,6 +97,14 @@ def version_errors(target, current, known_bad, auth_enabled=None, source="etcd_v
     if wanted is None:
         return []
     errors = []
+    if wanted < MINIMUM:
+        errors.append(
+            "%s: etcd %s is older than %s, the oldest release dcs.etcd deploys (it adds members as learners, which "
+            "came with 3.4, and writes 3.4's config keys). Install 3.5 or later: etcd_install_method=archive with "
+            "an official release archive (etcd_archive_src or etcd_archive_url; docs/versions.md), or a "
+            "distribution whose etcd-server package is 3.4 or later. Nothing was changed."
+            % (source, target, ".".join(map(str, MINIMUM))))
+        return errors
     if str(target) in [str(v).strip() for v in known_bad or []]:
         errors.append(
             "%s: etcd %s is on the known-bad list (etcd_known_bad_versions: %s). Choose another release; only if "

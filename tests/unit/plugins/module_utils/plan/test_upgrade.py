@@ -346,3 +346,18 @@ def test_a_rung_archive_whose_checksum_differs_is_refused():
                 probes=running(3, version="3.4.23", root=True),
                 controller={"archive_dir": BESIDE, "archive_dir_sha256": {"3.5.36": "c" * 64}})
     assert refused(plan, "the archive of 3.5.36 beside etcd_archive_src has sha256 " + "c" * 64, "Nothing was installed")
+
+
+def test_a_release_older_than_3_4_is_refused_however_it_would_come():
+    # Ubuntu 22.04's repositories offer etcd-server 3.3: a package install without a pinned version gets it.
+    probes = dict((host(i), dict(fresh(), package_candidate="3.3.25")) for i in (1, 2, 3))
+    plan = make(probes=probes, host_params={})
+    assert refused(plan, "the etcd-server package that the repositories of 10.0.0.11 offer (etcd 3.3.25",
+                   "is older than 3.4.0, the oldest release dcs.etcd deploys", "etcd_install_method=archive",
+                   "Nothing was changed")
+    # Pinned, or as an archive: before any host is contacted.
+    pinned = make(params={"etcd_version": "3.3.25"})
+    assert pinned["step"] == "inputs" and refused(pinned, "etcd_version=3.3.25: etcd 3.3.25 is older than 3.4.0")
+    archived = make(params={"etcd_install_method": "archive", "etcd_archive_src": "/srv/etcd-v3.3.27-linux-amd64.tar.gz"})
+    assert archived["step"] == "inputs" and refused(archived, "etcd 3.3.27 is older than 3.4.0")
+    assert make(params={"etcd_version": "3.4.23"})["refusals"] == []
