@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import ssl
 import sys
@@ -235,3 +236,78 @@ def record(name, data):
         figures = json.loads(path.read_text()) if path.exists() else {}
         figures[name] = data
         path.write_text(json.dumps(figures, indent=1) + "\n")
+
+
+def replace_hosts(hosts, image="bookworm", subnet_id=None):
+    """New hosts in place of the scenario's (a total loss): their containers removed and created anew from the
+    image, with the same addresses and SSH key, nothing of the old ones kept."""
+    name = testbed_container(hosts[0])[0]
+    for host in hosts:
+        subprocess.run(["podman", "rm", "-f", "-t", "0", "dcs-etcd-%s-%s" % tuple(testbed_container(host))],
+                       check=True, capture_output=True)
+    subnet = subnet_id or int(hosts[0].split(".")[2])
+    subprocess.run(TESTBED + ["up", name, str(len(hosts)), "--image", image, "--subnet-id", str(subnet)], check=True,
+                   capture_output=True)
+
+
+class ObjectStore(object):
+    """A real S3-compatible server for the off-host backups: moto's server (PyPI moto[server], in .venv), run by
+    the test on the scenario network's gateway address (the members reach it there; nothing else does), with
+    signature checking on: an IAM user with an access key and an S3 policy, and a bucket. Ended by its PID."""
+
+    def __init__(self, gateway, bucket="etcd-backups"):
+        import socket
+        probe = socket.socket()
+        probe.bind((gateway, 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.gateway, self.bucket = gateway, bucket
+        self.endpoint = "http://%s:%d" % (gateway, self.port)
+        server = pathlib.Path(sys.executable).parent / "moto_server"
+        # The first four requests (the user, its key, its policy, the bucket) go without a signature; every
+        # later one must carry a valid one.
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
+        self.log = open(WORK / "moto.log", "w")
+        self.process = subprocess.Popen([str(server), "-H", gateway, "-p", str(self.port)], stdout=self.log,
+                                        stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((gateway, self.port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and self.process.poll() is None, "moto_server did not start"
+                time.sleep(0.2)
+        import boto3
+        open_kw = dict(endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="bootstrap",
+                       aws_secret_access_key="bootstrap")
+        iam = boto3.client("iam", **open_kw)
+        iam.create_user(UserName="etcd-backup")
+        key = iam.create_access_key(UserName="etcd-backup")["AccessKey"]
+        iam.put_user_policy(UserName="etcd-backup", PolicyName="s3", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        self.client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                                   aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
+        self.client.create_bucket(Bucket=bucket)
+
+    def url(self, prefix):
+        return "%s/%s/%s" % (self.endpoint, self.bucket, prefix)
+
+    def objects(self, prefix):
+        """{name under prefix: bytes} of what the store holds, read with boto3."""
+        listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix + "/").get("Contents") or []
+        return dict((o["Key"][len(prefix) + 1:], self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
+                    for o in listed)
+
+    def pause(self):
+        """The store stops answering (its process stopped: connections wait, then time out)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.log.close()

@@ -14,14 +14,20 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.dcs.etcd.plugins.module_utils._files import content_sha256, delivered_sha256, file_sha256
-from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, rotation_installed, rotation_phase
+from ansible_collections.dcs.etcd.plugins.module_utils._pki import PkiError, accepted_trust, not_after, rotation_installed, rotation_phase
 from ansible_collections.dcs.etcd.plugins.module_utils._rbac import MASK
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import store_backups
+from ansible_collections.dcs.etcd.plugins.module_utils._s3 import S3Error, Store
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.pipeline import controller_paths, make_plan
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.checks import sibling_groups
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.inputs import ARGUMENT_SPEC, HOST_PARAMS
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import peers_answering
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.tags import run_problems
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import ARCHIVE_RE
+
+
+# etcd_restore_snapshot=s3:NAME or s3:latest: a backup in the off-host store (etcd_backup_s3_url).
+STORE_SCHEME = "s3:"
 
 
 def plain(value):
@@ -46,8 +52,9 @@ def masked(value):
 
 def without_secrets(params):
     """The plan's copy of the parameters holds no password: its result is registered and may be printed."""
-    if "etcd_root_password" in params:
-        params["etcd_root_password"] = masked(params["etcd_root_password"]) or ""
+    for name in ("etcd_root_password", "etcd_backup_s3_access_key", "etcd_backup_s3_secret_key"):
+        if name in params:
+            params[name] = masked(params[name]) or ""
     users = params.get("etcd_users")
     if isinstance(users, list):
         params["etcd_users"] = [dict(u, password=masked(u["password"])) if isinstance(u, dict) and "password" in u else u
@@ -120,10 +127,22 @@ class ActionModule(ActionBase):
             except (PkiError, OSError, ValueError) as exc:
                 result.update(failed=True, msg="etcd_plan: %s" % to_text(exc))
                 return result
-        if needed.get("restore_snapshot"):
+        if (needed.get("restore_snapshot") or "").startswith(STORE_SCHEME):
+            # A backup in the off-host store (s3:latest, s3:NAME): fetched to the controller, then restored as a
+            # file given by path.
+            controller["restore"] = self.from_store(task_vars, inputs["params"], needed["restore_snapshot"])
+        elif needed.get("restore_snapshot"):
             # Absolute, so that the copy to the members takes this very file (a relative src would be looked up
             # in the role's files).
             controller["restore"] = self.restore_snapshot(os.path.abspath(os.path.expanduser(needed["restore_snapshot"])))
+        if needed.get("certificates"):
+            # -t etcd_check: when each of the cluster's certificates expires (0: no such file).
+            try:
+                controller["certificates"] = dict((c["name"], not_after(c["path"]) or 0) for c in needed["certificates"])
+            except (OSError, ValueError) as exc:
+                result.update(failed=True, msg="etcd_plan: cannot read a certificate in %s: %s" % (needed["pki_dir"], to_text(exc)))
+                return result
+        controller["now"] = time.time()
         # Names what a restore or a recovery sets aside, and the restored cluster's token.
         controller["stamp"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         plan = make_plan(inputs, controller)
@@ -135,6 +154,51 @@ class ActionModule(ActionBase):
         if plan["refusals"]:
             result.update(failed=True, msg=" ".join(plan["refusals"]))
         return result
+
+    def from_store(self, task_vars, params, spec):
+        """The snapshot of etcd_restore_snapshot=s3:NAME (or s3:latest, the newest backup of the cluster there),
+        fetched from etcd_backup_s3_url into etcd_backup_fetch_dir (by default ~/.cache/dcs.etcd/restore/CLUSTER)
+        with its sidecar, then found as restore_snapshot() finds a file. A copy already fetched whose SHA-256 is the
+        sidecar's is not fetched again (the run plans several times). {error} when the store cannot serve it."""
+        cluster = str(params.get("etcd_cluster") or "etcd")
+        if not params.get("etcd_backup_s3_url"):
+            return dict(error="it names a backup in the off-host store, but etcd_backup_s3_url is not set")
+        secret = dict((name, to_text(self._templar.template(task_vars.get("etcd_backup_s3_" + name) or "")))
+                      for name in ("access_key", "secret_key"))
+        ca_file = params.get("etcd_backup_s3_ca_file") or None
+        try:
+            if ca_file:
+                # As the conf stage and -t etcd_backup find it (a relative path in the playbook's files/).
+                ca_file = self._find_needle("files", os.path.expanduser(str(ca_file)))
+        except AnsibleError as exc:
+            return dict(error="etcd_backup_s3_ca_file=%s: %s" % (params.get("etcd_backup_s3_ca_file"), to_text(exc)))
+        try:
+            store = Store(str(params["etcd_backup_s3_url"]), secret["access_key"], secret["secret_key"],
+                          str(params.get("etcd_backup_s3_region") or "us-east-1"), ca_file,
+                          int(params.get("etcd_backup_s3_timeout") or 60))
+            name = spec[len(STORE_SCHEME):].strip()
+            if name in ("", "latest"):
+                # This cluster's complete backups only (not etcd-meta's beside etcd's), the newest by its time.
+                complete, _incomplete = store_backups([n for n, _size in store.list(cluster + "-")], cluster)
+                if not complete:
+                    return dict(error="%s holds no backup of cluster %s (a .db with its .json)" % (store.url, cluster))
+                name = complete[0][0]
+            name = name[:-3] if name.endswith(".db") else name
+            directory = os.path.expanduser(str(params.get("etcd_backup_fetch_dir") or "~/.cache/dcs.etcd/restore/" + cluster))
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            path = os.path.join(directory, name + ".db")
+            store.read(name + ".json", into=path[:-3] + ".json")
+            with open(path[:-3] + ".json") as handle:
+                recorded = json.load(handle).get("sha256")
+            if not (os.path.isfile(path) and file_sha256(path) == recorded):
+                store.read(name + ".db", into=path)
+                os.chmod(path, 0o600)
+        except (S3Error, OSError, ValueError, AttributeError, KeyError) as exc:
+            return dict(error="cannot fetch it from the off-host store: %s" % to_text(exc))
+        found = self.restore_snapshot(path)
+        found["fetched_from"] = "%s%s.db" % (store.url.rstrip("/") + "/", name)
+        return found
 
     @staticmethod
     def restore_snapshot(path):

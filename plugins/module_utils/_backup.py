@@ -12,6 +12,7 @@ from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
+import calendar
 import fcntl
 import hashlib
 import json
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from ansible_collections.dcs.etcd.plugins.module_utils._s3 import S3Error, Store
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import (
     Etcdctl,
     EtcdctlError,
@@ -157,6 +159,33 @@ def scan(directory, cluster):
         else:
             orphans.extend("%s.%s" % (name, kind) for kind in sorted(kinds))
     return good, orphans
+
+
+def read_metrics(path):
+    """The values of a node_exporter textfile ({metric name: number}, labels dropped); {} when absent."""
+    values = {}
+    try:
+        with open(path) as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) == 2 and not line.startswith("#"):
+                    try:
+                        values[parts[0].split("{", 1)[0]] = float(parts[1])
+                    except ValueError:
+                        continue
+    except (OSError, IOError):
+        pass
+    return values
+
+
+def summary(directory, cluster, metrics_file=None):
+    """What a member holds of a cluster's backups, for -t etcd_check: how many, the newest (name, created,
+    size) and the scheduled backup's metrics (metrics_file, see textfile())."""
+    good, _orphans = scan(directory, cluster)
+    newest = max(good, key=lambda g: g[1]) if good else None
+    return dict(count=len(good), newest=newest[0] if newest else None, newest_created=newest[1] if newest else None,
+                newest_size=(newest[2].get("total_size") if newest else None),
+                metrics=read_metrics(metrics_file) if metrics_file else {})
 
 
 def restore_flags(version, bump):
@@ -366,7 +395,111 @@ METRICS = (
     ("etcd_backup_last_size_bytes", "Size of the newest verified backup on this member."),
     ("etcd_backup_last_keys", "Keys in the newest verified backup on this member."),
     ("etcd_backup_count", "Verified backups kept on this member."),
+    ("etcd_backup_offsite_last_run_timestamp_seconds", "When this member last copied a backup off the cluster (etcd_backup_s3_url)."),
+    ("etcd_backup_offsite_last_run_success", "1 when the last off-host copy was uploaded and verified, 0 when it failed."),
+    ("etcd_backup_offsite_last_success_timestamp_seconds", "When the newest verified off-host copy this member made was taken."),
+    ("etcd_backup_offsite_last_seconds", "How long the last off-host copy took (upload, read back, retention)."),
+    ("etcd_backup_offsite_count", "Backups kept in the off-host store after the last copy."),
 )
+# The off-host metrics a failed copy carries over from the member's previous textfile.
+OFFSITE_KEPT = ("etcd_backup_offsite_last_success_timestamp_seconds", "etcd_backup_offsite_count")
+
+
+def store_of(settings):
+    """The off-host store of the settings (url, region, ca_file, and the credentials: access_key and
+    secret_key, or credentials_file, a JSON file that holds them, readable by root only)."""
+    access, secret = settings.get("access_key"), settings.get("secret_key")
+    if settings.get("credentials_file"):
+        with open(settings["credentials_file"]) as handle:
+            credentials = json.load(handle)
+        access, secret = credentials.get("access_key"), credentials.get("secret_key")
+    return Store(settings["url"], access, secret, settings.get("region"), settings.get("ca_file"),
+                 int(settings.get("timeout") or 60))
+
+
+def store_backups(names, cluster):
+    """(complete, incomplete): the backups of `cluster` among a store's object names, newest first, a backup being
+    its .db and its .json; incomplete ones lack one of the two (an upload that broke off)."""
+    pattern = backup_re(cluster)
+    kinds, stamps = {}, {}
+    for name in names:
+        match = pattern.match(name)
+        if match:
+            base = name.rsplit(".", 1)[0]
+            kinds.setdefault(base, set()).add(match.group(2))
+            stamps[base] = calendar.timegm(time.strptime(match.group(1), STAMP_FORMAT))
+    ordered = sorted(stamps, key=lambda n: stamps[n], reverse=True)
+    return ([(n, stamps[n]) for n in ordered if kinds[n] == set(["db", "json"])],
+            [(n, stamps[n]) for n in ordered if kinds[n] != set(["db", "json"])])
+
+
+def offsite_retention(names, cluster, keep, max_age, now):
+    """(the backups to delete from the off-host store, how many stay): the newest `keep` complete ones stay, and
+    none older than max_age (seconds, 0: no limit) but the newest; incomplete ones go."""
+    complete, incomplete = store_backups(names, cluster)
+    doomed = [n for index, (n, stamp) in enumerate(complete)
+              if index >= max(int(keep), 1) or (index > 0 and max_age and now - stamp > max_age)]
+    return sorted(doomed + [n for n, _stamp in incomplete]), len(complete) - len(doomed)
+
+
+def copy_offsite(settings, directory, sidecar, now=None):
+    """Copy a verified backup (its snapshot and sidecar, in `directory`) to the off-host store, read both back
+    and compare their SHA-256 with the local files, then apply the store's retention. Returns {url, name,
+    verified, pruned, count, seconds}; raises S3Error, BackupError or OSError."""
+    started = time.time()
+    now = started if now is None else now
+    store = store_of(settings)
+    name = sidecar["name"]
+    sidecar_path = os.path.join(directory, name + ".json")
+    sidecar_sha256 = file_sha256(sidecar_path)
+    # The snapshot first, the sidecar last: a snapshot without its sidecar is not a backup (as on the members).
+    for path, sha256 in ((os.path.join(directory, name + ".db"), sidecar["sha256"]), (sidecar_path, sidecar_sha256)):
+        store.put_file(path, os.path.basename(path), sha256)
+    for path, sha256 in ((os.path.join(directory, name + ".db"), sidecar["sha256"]), (sidecar_path, sidecar_sha256)):
+        copied, size = store.read(os.path.basename(path))
+        if copied != sha256:
+            # A copy that is not the backup must never be restored: both objects go.
+            for kind in (".db", ".json"):
+                try:
+                    store.delete(name + kind)
+                except S3Error:
+                    pass
+            raise BackupError("the copy of %s in %s reads back with SHA-256 %s, not %s (deleted there)" % (
+                os.path.basename(path), store.url, copied, sha256))
+    result = dict(url=store.url, name=name, verified=True, pruned=[], count=None, retention_error=None)
+    # The copy is verified: a retention the store refuses (a key without s3:DeleteObject, an object lock) is
+    # reported, and does not make the copy a failure.
+    try:
+        listed = [n for n, _size in store.list(sidecar["cluster"] + "-")]
+        doomed, result["count"] = offsite_retention(listed, sidecar["cluster"], int(settings.get("keep") or 1),
+                                                    int(settings.get("max_age") or 0), now)
+        for base in doomed:
+            for kind in (".db", ".json"):
+                if base + kind in listed:
+                    store.delete(base + kind)
+                    result["pruned"].append(base + kind)
+    except S3Error as exc:
+        result["retention_error"] = str(exc)
+    result["seconds"] = round(time.time() - started, 3)
+    return result
+
+
+def offsite_metrics(result, previous, now, copied=None, error=None):
+    """The off-host metrics of a scheduled run that copied (copied: copy_offsite's answer) or failed (error)."""
+    result["etcd_backup_offsite_last_run_timestamp_seconds"] = int(now)
+    if copied is not None:
+        result.update({"etcd_backup_offsite_last_run_success": 1, "etcd_backup_offsite_last_success_timestamp_seconds": int(now),
+                       "etcd_backup_offsite_last_seconds": copied["seconds"]})
+        if copied.get("count") is not None:
+            result["etcd_backup_offsite_count"] = copied["count"]
+        elif previous.get("etcd_backup_offsite_count") is not None:
+            result["etcd_backup_offsite_count"] = int(previous["etcd_backup_offsite_count"])
+    else:
+        result["etcd_backup_offsite_last_run_success"] = 0
+        for metric in OFFSITE_KEPT:
+            if previous.get(metric) is not None:
+                result[metric] = int(previous[metric])
+    return result
 
 
 def metrics_path(textfile_dir, cluster):
@@ -416,6 +549,21 @@ def run_scheduled(config, now=None):
                 ", ".join(sidecar["pruned"]) or "nothing")
             result.update({"etcd_backup_last_run_success": 1, "etcd_backup_last_run_taken": 1})
             code = 0
+            if config.get("s3"):
+                # The local backup stands whatever becomes of its copy; a failed copy fails the run (the unit
+                # shows it) and its metric (EtcdBackupOffsiteFailed).
+                previous = read_metrics(metrics_path(config["textfile_dir"], cluster)) if config.get("textfile_dir") else {}
+                try:
+                    copied = copy_offsite(config["s3"], directory, sidecar, now)
+                    offsite_metrics(result, previous, now, copied=copied)
+                    message += "; copied to %s and verified in %.1f s, %s kept there, pruned there: %s%s" % (
+                        copied["url"], copied["seconds"], copied["count"] if copied["count"] is not None else "?",
+                        ", ".join(copied["pruned"]) or "nothing",
+                        "; the store's retention failed: %s" % copied["retention_error"] if copied["retention_error"] else "")
+                except (S3Error, BackupError, OSError, ValueError, KeyError) as exc:
+                    offsite_metrics(result, previous, now, error=exc)
+                    message += "; the off-host copy FAILED: %s" % exc
+                    code = 1
     except (EtcdctlError, BackupError, OSError, KeyError, ValueError) as exc:
         message = "backup of cluster %s on %s failed: %s" % (cluster, member, exc)
         result["etcd_backup_last_run_taken"] = 1

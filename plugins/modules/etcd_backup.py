@@ -44,6 +44,44 @@ options:
     description: Seconds after which a backup is deleted (the newest is always kept); V(0) is no age limit.
     type: int
     default: 0
+  s3:
+    description:
+      - Also copy the backup and its sidecar to an S3-compatible object store (path-style URL), read both back and
+        compare their SHA-256, then apply the store's own retention. The role passes C(etcd_backup_s3_*) here.
+      - When the copy fails, the module fails; the local backup stays (RV(path)).
+    type: dict
+    suboptions:
+      url:
+        description: C(http(s)://HOST[:PORT]/BUCKET[/PREFIX]).
+        type: str
+        required: true
+      region:
+        description: The region the requests are signed for (AWS Signature Version 4).
+        type: str
+        default: us-east-1
+      access_key:
+        description: The access key ID.
+        type: str
+        required: true
+      secret_key:
+        description: The secret access key.
+        type: str
+        required: true
+      ca_file:
+        description: A CA bundle that signs the store's HTTPS certificate, instead of the system's.
+        type: path
+      keep:
+        description: How many backups of the cluster the store keeps at most.
+        type: int
+        default: 14
+      max_age:
+        description: Seconds after which a backup is deleted from the store (the newest stays); V(0) is no limit.
+        type: int
+        default: 0
+      timeout:
+        description: Seconds a request to the store may wait for an answer.
+        type: int
+        default: 60
   etcdutl_path:
     description:
       - Path of C(etcdutl). Default is C(etcdutl) beside O(etcdctl_path); when it does not exist (etcd 3.4),
@@ -123,6 +161,14 @@ sidecar:
       description: The members (name, peer URLs, learner) at the time.
       type: list
       elements: dict
+offsite:
+  description:
+    - With O(s3), the copy in the store, null without it. C(url), C(name) (the backup's base name there),
+      C(verified) (both objects read back with the local files' SHA-256), C(pruned) (the objects the store's
+      retention deleted), C(count) (the backups kept there), C(retention_error) (why the store refused the retention,
+      which does not fail the module, since the copy is verified), C(seconds).
+  returned: success
+  type: dict
 pruned:
   description: The files the retention deleted (in check mode, those it would delete after a new backup).
   returned: always
@@ -134,7 +180,8 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dcs.etcd.plugins.module_utils._backup import BackupError, prune, scan, take_backup
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import BackupError, copy_offsite, prune, scan, take_backup
+from ansible_collections.dcs.etcd.plugins.module_utils._s3 import S3Error
 from ansible_collections.dcs.etcd.plugins.module_utils._etcdctl import CONNECTION_ARGSPEC, Etcdctl, EtcdctlError
 
 
@@ -142,7 +189,13 @@ def main():
     argument_spec = dict(CONNECTION_ARGSPEC)
     argument_spec.update(dir=dict(type="path", required=True), cluster=dict(type="str", required=True),
                          keep=dict(type="int", default=7), max_age=dict(type="int", default=0),
-                         etcdutl_path=dict(type="path"))
+                         etcdutl_path=dict(type="path"),
+                         s3=dict(type="dict", options=dict(
+                             url=dict(type="str", required=True), region=dict(type="str", default="us-east-1"),
+                             access_key=dict(type="str", required=True, no_log=True),
+                             secret_key=dict(type="str", required=True, no_log=True), ca_file=dict(type="path"),
+                             keep=dict(type="int", default=14), max_age=dict(type="int", default=0),
+                             timeout=dict(type="int", default=60))))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["keep"] < 1:
@@ -163,8 +216,16 @@ def main():
     except (EtcdctlError, BackupError, OSError) as exc:
         module.fail_json(msg="backup of cluster %s into %s failed: %s" % (params["cluster"], params["dir"], exc))
     pruned = sidecar.pop("pruned")
-    module.exit_json(changed=True, path=os.path.join(params["dir"], sidecar["file"]),
-                     sidecar_path=os.path.join(params["dir"], sidecar["name"] + ".json"), sidecar=sidecar, pruned=pruned)
+    path = os.path.join(params["dir"], sidecar["file"])
+    offsite = None
+    if params["s3"]:
+        try:
+            offsite = copy_offsite(params["s3"], params["dir"], sidecar)
+        except (S3Error, BackupError, OSError, ValueError) as exc:
+            module.fail_json(msg="backup %s was taken and verified, but its copy to %s failed: %s. The backup stays on "
+                                 "this member." % (path, params["s3"]["url"], exc), path=path, sidecar=sidecar)
+    module.exit_json(changed=True, path=path, sidecar_path=os.path.join(params["dir"], sidecar["name"] + ".json"),
+                     sidecar=sidecar, pruned=pruned, offsite=offsite)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,12 @@ options:
         (etcd's check before an upgrade to 3.6, from etcdutl 3.5.32) and return its verdict in RV(v2store).
     type: bool
     default: false
+  backups:
+    description:
+      - For a status view (C(-t etcd_check)), what the host holds of a cluster's backups, returned in RV(backups).
+      - C(dir), the backup directory; C(cluster), the cluster's name (its backups are C(CLUSTER-TIME.db) with their
+        C(.json) sidecar); C(metrics_file), the scheduled backup's node_exporter textfile (optional).
+    type: dict
   disk_check_size_mb:
     description: MiB the disk check writes.
     type: int
@@ -116,6 +122,14 @@ v2store:
       this etcdutl has no such check; C(answer) is what it printed.
   returned: always
   type: dict
+backups:
+  description:
+    - With O(backups), the host's backups of the cluster, or null without it. C(count), the verified backups
+      (snapshot and sidecar); C(newest), C(newest_created) (seconds since the epoch) and C(newest_size) (bytes) of
+      the newest; C(metrics), the values of the scheduled backup's textfile by metric name.
+  returned: always
+  type: dict
+  sample: {count: 3, newest: etcd-20261207T031502Z, newest_created: 1796613302, newest_size: 2134016, metrics: {}}
 version:
   description: Version printed by C(etcd --version), or null when the binary is absent or does not run.
   returned: always
@@ -225,6 +239,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dcs.etcd.plugins.module_utils._backup import summary
 from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import measure_disk
 from ansible_collections.dcs.etcd.plugins.module_utils._files import stat_path
 
@@ -498,6 +513,7 @@ def main():
             disk_check=dict(type="str", choices=["skip", "new", "all"], default="skip"),
             disk_check_size_mb=dict(type="int", default=1),
             check_v2store=dict(type="bool", default=False),
+            backups=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
@@ -524,7 +540,10 @@ def main():
     # Only etcd 3.5's etcdutl has the check (3.5.32 and later); 3.6 dropped it.
     if module.params["check_v2store"] and initialized and str(version or "").startswith("3.5."):
         v2store = check_v2store(module, os.path.join(module.params["bin_dir"], "etcdutl"), data_dir)
+    backups = module.params["backups"]
     module.exit_json(
+        backups=summary(str(backups.get("dir") or ""), str(backups.get("cluster") or ""), backups.get("metrics_file") or None)
+        if backups else None,
         disk=disk,
         v2store=v2store,
         changed=False,

@@ -114,7 +114,6 @@ def test_a_cluster_name_that_names_no_group_fails(tmp_path, limit):
 
 
 @pytest.mark.parametrize("tag,expected", [
-    ("etcd_check", "-t etcd_check: dcs.etcd checks the inventory"),
     ("etcd_env", "-t etcd_env: dcs.etcd writes the etcdctl environment"),
     ("etcd_member", "-t etcd_member: dcs.etcd adds members with"),
     ("etcd_lanch", "-t etcd_lanch: no such stage"),

@@ -47,7 +47,8 @@ def scraped_names(url):
 
 def test_every_backup_metric_used_is_one_the_backup_program_writes():
     used = set(n for n in used_names() if n.startswith("etcd_backup_"))
-    assert used == {"etcd_backup_last_success_timestamp_seconds", "etcd_backup_last_run_success"}
+    assert used == {"etcd_backup_last_success_timestamp_seconds", "etcd_backup_last_run_success",
+                    "etcd_backup_offsite_last_run_success", "etcd_backup_offsite_last_success_timestamp_seconds"}
     text = _backup.textfile("etcd", "etcd-1", dict((name, 1) for name, _help in _backup.METRICS))
     assert used <= scraped_from_text(text)
 

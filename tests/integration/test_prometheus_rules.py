@@ -16,7 +16,7 @@ HERE = pathlib.Path(__file__).resolve().parent / "prometheus"
 ALERTS = ["EtcdMemberDown", "EtcdNoLeader", "EtcdInsufficientMembers", "EtcdFrequentLeaderChanges",
           "EtcdFailedProposals", "EtcdSlowFsync", "EtcdSlowCommit", "EtcdDatabaseQuotaNearlyFull",
           "EtcdFastDatabaseGrowth", "EtcdHighFragmentation", "EtcdNoSpace", "EtcdCertificateExpiring",
-          "EtcdBackupTooOld", "EtcdBackupFailed"]
+          "EtcdBackupTooOld", "EtcdBackupFailed", "EtcdBackupOffsiteFailed", "EtcdBackupOffsiteTooOld"]
 
 
 def promtool():
@@ -39,8 +39,8 @@ def test_the_rules_pass_promtool_check(tmp_path):
     rules.write_text(render_rules(certificates={"etcd-1": 3456000, "ca": 0}))
     res = subprocess.run([promtool(), "check", "rules", str(rules)], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    # 14 alerts and the recording rules (9, and one per certificate that has a time; "ca" has none here).
-    assert "SUCCESS: 24 rules found" in res.stdout, res.stdout
+    # 16 alerts and the recording rules (9, and one per certificate that has a time; "ca" has none here).
+    assert "SUCCESS: 26 rules found" in res.stdout, res.stdout
     parsed = yaml.safe_load(rules.read_text())
     alerts = [r["alert"] for g in parsed["groups"] for r in g["rules"] if "alert" in r]
     assert alerts == ALERTS
@@ -52,7 +52,9 @@ def test_the_rules_pass_promtool_check(tmp_path):
 
 
 def test_every_alert_fires_after_its_for_and_stays_silent_when_healthy(tmp_path):
-    (tmp_path / "etcd-etcd.rules.yml").write_text(render_rules(certificates={"etcd-1": 30 * 86400 + 3600}))
+    # A member's, the root client's and a consumer's certificate (registration.certificate_files names them all).
+    soon = 30 * 86400 + 3600
+    (tmp_path / "etcd-etcd.rules.yml").write_text(render_rules(certificates={"etcd-1": soon, "root": soon, "patroni": soon}))
     shutil.copy(HERE / "etcd-rules.test.yml", tmp_path)
     res = subprocess.run([promtool(), "test", "rules", "etcd-rules.test.yml"], cwd=tmp_path, capture_output=True,
                          text=True, check=False)

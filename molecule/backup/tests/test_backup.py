@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 import etcd3  # noqa: E402
-from ops import PKI, SSH, WORK, archive, changes, interrupted, inventory, pids, playbook, record, ssh  # noqa: E402
+import pytest  # noqa: E402
+from ops import (PKI, SSH, WORK, ObjectStore, archive, changes, interrupted, inventory, pids, playbook, record,  # noqa: E402
+                 replace_hosts, ssh)
 
 HOSTS = ["10.89.81.1%d" % i for i in (1, 2, 3)]
 NAMES = ["etcd-1", "etcd-2", "etcd-3"]
@@ -207,6 +210,133 @@ def test_04_a_backup_on_demand_is_fetched_and_checked_on_the_controller():
     assert len(STATE["snapshot_keys"]) == KEYS
 
 
+@pytest.fixture(scope="module", autouse=True)
+def object_store():
+    """The off-host store of tests 04b to 08b, ended with the module (by its PID)."""
+    yield
+    if "store" in STATE:
+        STATE["store"].stop()
+
+
+def s3_inventory(store, name="s3", version=VERSION):
+    return inventory(HOSTS, name=name, etcd_archive_src=str(archive(version)), **dict(
+        GROUP_VARS, etcd_backup_s3_url=store.url("prod"), etcd_backup_s3_access_key=store.access_key,
+        etcd_backup_s3_secret_key=store.secret_key, etcd_backup_s3_keep=2, etcd_backup_s3_timeout=5))
+
+
+def metrics(host):
+    text = ssh(host, "cat /var/lib/prometheus/node-exporter/etcd_backup_etcd.prom")
+    return dict((line.split("{")[0], float(line.split()[-1])) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def in_store(store):
+    """{backup name: (db bytes, sidecar)} of the store's copies."""
+    objects = store.objects("prod")
+    return dict((name[:-3], (objects[name], json.loads(objects[name[:-3] + ".json"])))
+                for name in objects if name.endswith(".db") and name[:-3] + ".json" in objects)
+
+
+def test_04b_backups_are_copied_off_the_cluster_and_verified_there():
+    store = STATE["store"] = ObjectStore("10.89.81.1")
+    inv = STATE["s3_inv"] = s3_inventory(store)
+    before = pids(HOSTS)
+    out = playbook(inv)
+    # The secret is in a file readable by root only, never in the run's output; no member restarts for it.
+    assert store.secret_key not in out and changes(out) > 0 and pids(HOSTS) == before
+    for host in HOSTS:
+        assert ssh(host, "stat -c '%U %a' /etc/etcd/backup-s3.json").strip() == "root 600"
+    before = pids(HOSTS)
+    assert changes(playbook(inv)) == 0 and pids(HOSTS) == before
+    taker = STATE["taker"]
+    for host in HOSTS:
+        ssh(host, "systemctl start etcd-backup.service")
+    copies = in_store(store)
+    assert len(copies) == 1
+    name, (db, sidecar) = next(iter(copies.items()))
+    local = json.loads(ssh(taker, "cat %s/%s.json" % (BACKUPS, name)))
+    assert sidecar == local and hashlib.sha256(db).hexdigest() == local["sha256"] and local["keys"] == KEYS
+    values = metrics(taker)
+    assert values["etcd_backup_offsite_last_run_success"] == 1 and values["etcd_backup_offsite_count"] == 1
+    assert "copied to %s and verified" % store.url("prod") in ssh(taker, "journalctl -u etcd-backup.service --no-pager -n 5")
+    # On demand, twice: the store keeps its newest two (etcd_backup_s3_keep), the members their own seven.
+    log = []
+    for run in range(2):
+        out, seconds = timed(log, "-t", "etcd_backup", inv=inv)
+        assert log[run]["rc"] == 0
+        assert "Copied to %s and read back with the same SHA-256" % store.url("prod") in out
+    copies = in_store(store)
+    assert len(copies) == 2 and name not in copies and len(store.objects("prod")) == 4
+    STATE.update(offsite_backup_seconds=seconds, offsite_snapshot_bytes=len(db))
+
+
+def test_04c_a_store_that_is_down_fails_the_copy_not_the_backup():
+    store, inv, taker = STATE["store"], STATE["s3_inv"], STATE["taker"]
+    local = len(backups_on(taker))
+    store.pause()
+    try:
+        res = subprocess.run(SSH + ["root@" + taker, "systemctl start etcd-backup.service"], capture_output=True,
+                             text=True, check=False)
+        assert res.returncode != 0
+        journal = ssh(taker, "journalctl -u etcd-backup.service --no-pager -n 8")
+        assert "the off-host copy FAILED: upload of etcd-" in journal and "does not answer (timed out)" in journal
+        # The local backup was taken, verified and kept.
+        assert len(backups_on(taker)) == min(local + 2, 14)
+        values = metrics(taker)
+        assert values["etcd_backup_last_run_success"] == 1 and values["etcd_backup_offsite_last_run_success"] == 0
+        # The last good copy is still known: its time and the count stay.
+        assert values["etcd_backup_offsite_last_success_timestamp_seconds"] > 0 and values["etcd_backup_offsite_count"] == 1
+        out = playbook(inv, "-t", "etcd_check", fail=True)
+        assert "the last off-host copy of cluster etcd failed" in out and changes(out) == 0
+        out = playbook(inv, "-t", "etcd_backup", fail=True)
+        assert "was taken and verified, but its copy to %s failed" % store.url("prod") in out
+    finally:
+        store.resume()
+    ssh(taker, "systemctl start etcd-backup.service")
+    assert metrics(taker)["etcd_backup_offsite_last_run_success"] == 1
+
+
+def check_table(out):
+    """The status table of a -t etcd_check run, as printed."""
+    start = out.index('"msg": [', out.index("Show the status of the cluster"))
+    return [json.loads(line.strip().rstrip(",")) for line in out[start:out.index("]", start)].splitlines()[1:]
+            if line.strip()]
+
+
+def test_04d_the_status_of_a_healthy_and_of_a_degraded_cluster():
+    inv = STATE["s3_inv"]
+    before = pids(HOSTS)
+    out = playbook(inv, "-t", "etcd_check")
+    table = check_table(out)
+    assert table[0] == "cluster etcd: OK" and changes(out) == 0, table
+    rows = [line.split() for line in table[2:5]]
+    assert [r[0] for r in rows] == NAMES and all(r[2] == "active" and r[3] == VERSION and "ok" in r for r in rows)
+    assert sum(r[4] == "leader" for r in rows) == 1
+    assert any(line.startswith("newest backup: etcd-") for line in table)
+    assert any(line.startswith("off-host copy: last run ") and "succeeded" in line for line in table)
+    # Check mode and a limit work with it.
+    assert check_table(playbook(inv, "-t", "etcd_check", "--check", "-l", HOSTS[1]))[0] == "cluster etcd: OK"
+    STATE["check_healthy"] = table
+    ssh(HOSTS[2], "systemctl stop etcd")
+    try:
+        out = playbook(inv, "-t", "etcd_check", fail=True)
+        table = check_table(out)
+        assert table[0] == "cluster etcd: NEEDS ACTION (1)"
+        assert "needs action: member etcd-3 (%s): etcd is inactive. Start it and converge: ./etcd.yml -l %s" % (
+            HOSTS[2], HOSTS[2]) in " ".join(table)
+        assert "Cluster etcd needs action (1)" in out and changes(out) == 0
+        STATE["check_degraded"] = table
+    finally:
+        ssh(HOSTS[2], "systemctl start etcd")
+    assert pids(HOSTS[:2]) == dict((h, before[h]) for h in HOSTS[:2])
+    playbook(inv, "-t", "etcd_check")
+    # Back to the converge without a store: its credentials leave the members, nothing restarts.
+    before = pids(HOSTS)
+    assert changes(playbook(INV)) > 0
+    for host in HOSTS:
+        assert ssh(host, "ls /etc/etcd/backup-s3.json 2>/dev/null || true").strip() == ""
+    assert changes(playbook(INV)) == 0 and pids(HOSTS) == before
+
+
 def change_keys_after_the_backup():
     write_keys("/after/", 50)
     with client(HOSTS[0]) as c:
@@ -310,6 +440,41 @@ def test_08_lost_quorum_is_recovered_with_every_acknowledged_key():
     STATE["recover_seconds"] = lose_two_members_and_recover(INV, VERSION)
 
 
+def test_08b_a_total_loss_is_restored_on_new_hosts_from_the_saved_ca_and_the_off_host_copy():
+    """docs/backup.md, total loss: every host and the controller's state are gone; the operator kept etcd_pki_dir
+    (saved after the deploy) and has the store. New hosts, the saved CA directory, a deploy, a restore of the
+    newest off-host copy, every key back."""
+    store, inv = STATE["store"], STATE["s3_inv"]
+    saved = WORK / "saved-pki"
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(PKI, saved)
+    playbook(inv, "-t", "etcd_backup")
+    expected = all_keys(HOSTS[0])
+    newest = sorted(in_store(store))[-1]
+    # The loss: new hosts in place of the old, and nothing left on the controller but the inventory.
+    replace_hosts(HOSTS)
+    shutil.rmtree(PKI)
+    fetch = WORK / "restore-cache"
+    shutil.rmtree(fetch, ignore_errors=True)
+    started = time.monotonic()
+    shutil.copytree(saved, PKI)
+    log = []
+    # The runbook's steps 3 to 5: a deploy without the scheduled backup, the restore, then the backup again.
+    timed(log, "-e", "etcd_backup=false", inv=inv)
+    out, restore_seconds = timed(log, "-t", "etcd_restore", "-e", "etcd_restore_snapshot=s3:latest",
+                                 "-e", "etcd_backup_fetch_dir=%s" % fetch, inv=inv)
+    STATE["total_loss"] = dict(deploy_seconds=log[0]["seconds"], restore_seconds=restore_seconds,
+                               all_seconds=round(time.monotonic() - started, 1), keys=len(expected),
+                               snapshot_bytes=len(store.objects("prod")[newest + ".db"]))
+    assert "fetched from %s/%s.db" % (store.url("prod"), newest) in out
+    assert_every_member_serves(expected)
+    before = pids(HOSTS)
+    assert changes(playbook(inv)) > 0 and pids(HOSTS) == before
+    assert changes(playbook(inv)) == 0 and pids(HOSTS) == before
+    playbook(inv, "-t", "etcd_backup")
+    assert check_table(playbook(inv, "-t", "etcd_check"))[0] == "cluster etcd: OK"
+
+
 def test_09_on_3_4_23_the_restore_cannot_bump_the_revision_and_the_recovery_works():
     playbook(INV, "-t", "etcd_purge")
     # Fresh hosts: no backups, and no binaries of 3.6 (etcdutl would stay beside 3.4.23's etcd and etcdctl).
@@ -347,4 +512,8 @@ def test_10_figures():
         "scheduled_backup_all_three_services_seconds": STATE["timer_seconds"],
         "on_demand_backup_with_fetch_seconds": STATE["backup_seconds"],
         "restore_seconds": STATE["restore_seconds"], "recover_seconds": STATE["recover_seconds"],
-        "recover_3_4_23_seconds": STATE["recover_34_seconds"]})
+        "recover_3_4_23_seconds": STATE["recover_34_seconds"],
+        "off_host_backup_on_demand_seconds": STATE["offsite_backup_seconds"],
+        "total_loss": STATE["total_loss"]})
+    record("status view (-t etcd_check), backup scenario",
+           {"healthy": STATE["check_healthy"], "degraded": STATE["check_degraded"]})

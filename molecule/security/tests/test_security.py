@@ -277,22 +277,29 @@ def test_05_credentials_rotated_under_load_without_a_failed_request():
     assert "molecule-Patroni-B2" not in out and ROOT_PASSWORD not in out
 
 
+def reissued(stem, not_before, not_after):
+    """The certificate PKI/STEM.crt issued again by the cluster CA, with its subject, key and extensions, for
+    another validity (as the role would have issued it at another time); written in place of the controller's."""
+    ca_key = serialization.load_pem_private_key((PKI / "ca.key").read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate((PKI / "ca.crt").read_bytes())
+    current = x509.load_pem_x509_certificate((PKI / (stem + ".crt")).read_bytes())
+    key = serialization.load_pem_private_key((PKI / (stem + ".key")).read_bytes(), password=None)
+    builder = (x509.CertificateBuilder().subject_name(current.subject).issuer_name(ca_cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(not_before).not_valid_after(not_after))
+    for extension in current.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    (PKI / (stem + ".crt")).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert
+
+
 def test_06_a_certificate_close_to_expiry_is_renewed_and_served_without_a_restart():
     inv = security_inventory("renew", users=[{"name": "patroni-b", "password": "molecule-Patroni-B2", "roles": ["pg-test"]}, VIP])
     host = HOSTS[1]
-    ca_key = serialization.load_pem_private_key((PKI / "ca.key").read_bytes(), password=None)
-    ca_cert = x509.load_pem_x509_certificate((PKI / "ca.crt").read_bytes())
-    current = x509.load_pem_x509_certificate((PKI / "members" / (host + ".crt")).read_bytes())
-    key = serialization.load_pem_private_key((PKI / "members" / (host + ".key")).read_bytes(), password=None)
     now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(current.subject).issuer_name(ca_cert.subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=10)))
-    for extension in current.extensions:
-        builder = builder.add_extension(extension.value, critical=extension.critical)
-    short = builder.sign(ca_key, hashes.SHA256())
+    short = reissued("members/" + host, now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=10))
     pem = short.public_bytes(serialization.Encoding.PEM)
-    (PKI / "members" / (host + ".crt")).write_bytes(pem)
     ssh(host, "cat > /etc/etcd/server.crt <<'EOF'\n%sEOF" % pem.decode())
     assert served_certificate(host).serial_number == short.serial_number
     before = pids(HOSTS)
@@ -305,6 +312,47 @@ def test_06_a_certificate_close_to_expiry_is_renewed_and_served_without_a_restar
     assert pids(HOSTS) == before
     assert changes(playbook(inv)) == 0
     FIGURES["renewal"] = {"restarted": 0, "days_left_before": 10}
+
+
+def test_06c_a_cluster_whose_certificates_expired_while_it_was_off_comes_back_with_a_plain_run():
+    """Every member certificate and the root client certificate expired while the cluster was switched off (as
+    if issued 400 days ago for 399): started again, the members cannot reach each other (peer TLS refuses an
+    expired certificate) and the role's root certificate is refused too. A plain run renews and installs them;
+    etcd takes the new files at the next handshake, the quorum comes back, no key is lost."""
+    inv = security_inventory("expired", users=[{"name": "patroni-b", "password": "molecule-Patroni-B2",
+                                                "roles": ["pg-test"]}, VIP])
+    root_ctl(HOSTS[0], "put /pg-test/expired-check kept")
+    expected = root_ctl(HOSTS[0], "get --prefix / --keys-only -w json")
+    count = json.loads(expected).get("count")
+    for host in HOSTS:
+        ssh(host, "systemctl stop etcd")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    before, after = now - datetime.timedelta(days=400), now - datetime.timedelta(days=1)
+    stale = {}
+    for host in HOSTS:
+        cert = reissued("members/" + host, before, after)
+        stale[host] = cert.serial_number
+        ssh(host, "cat > /etc/etcd/server.crt <<'EOF'\n%sEOF" % cert.public_bytes(serialization.Encoding.PEM).decode())
+    root = reissued("clients/root", before, after).public_bytes(serialization.Encoding.PEM).decode()
+    for host in HOSTS:
+        ssh(host, "cat > /etc/etcd/root.crt <<'EOF'\n%sEOF" % root)
+        ssh(host, "systemctl start --no-block etcd")
+    time.sleep(3)
+    refused = root_ctl(HOSTS[0], "endpoint health 2>&1", check=False)
+    assert "expired" in refused or "unhealthy" in refused or "deadline" in refused, refused
+    started = time.monotonic()
+    out = playbook(inv)
+    FIGURES["expired_certificates_plain_run_seconds"] = round(time.monotonic() - started, 1)
+    for host in HOSTS:
+        renewed = x509.load_pem_x509_certificate((PKI / "members" / (host + ".crt")).read_bytes())
+        assert renewed.serial_number != stale[host]
+        assert renewed.not_valid_after_utc > now + datetime.timedelta(days=3000)
+        assert served_certificate(host).serial_number == renewed.serial_number
+    assert "expired-check" in root_ctl(HOSTS[0], "get /pg-test/expired-check")
+    assert json.loads(root_ctl(HOSTS[1], "get --prefix / --keys-only -w json")).get("count") == count
+    members = json.loads(root_ctl(HOSTS[2], "endpoint status --cluster -w json"))
+    assert len(members) == 3 and len(set(m["Status"]["leader"] for m in members)) == 1
+    assert changes(playbook(inv)) == 0, out[-3000:]
 
 
 def test_06b_member_changes_and_maintenance_work_with_auth_on():

@@ -13,6 +13,7 @@ __metaclass__ = type
 import posixpath
 
 from ansible_collections.dcs.etcd.plugins.module_utils._backup import VERSION_RE, parse_duration
+from ansible_collections.dcs.etcd.plugins.module_utils._s3 import parse_url
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import (
     ARCHIVE_RE,
     DNS_RE,
@@ -171,6 +172,34 @@ def check_backup_parameters(run):
         if value and (not value.startswith("/") or posixpath.normpath(value) in SYSTEM_DIRS | set(["/"])):
             run.refuse("%s=%s: must be an absolute directory of its own (not a system directory)%s."
                        % (name, value, ", or empty for none" if name == "etcd_backup_textfile_dir" else ""))
+    check_s3_parameters(run)
+
+
+def check_s3_parameters(run):
+    """The off-host copy (etcd_backup_s3_*): a path-style URL, the credentials (without them the store would
+    refuse every copy, each night, silently but for an alert), its retention."""
+    url = str(run.param("etcd_backup_s3_url") or "")
+    if not url:
+        return
+    if parse_url(url) is None:
+        run.refuse("etcd_backup_s3_url=%s: must be http(s)://HOST[:PORT]/BUCKET[/PREFIX] (path-style, a bucket name of "
+                   "3 to 63 lower-case letters, digits, dots and hyphens), or empty for no off-host copy." % url)
+    for name in ("etcd_backup_s3_access_key", "etcd_backup_s3_secret_key"):
+        value = run.param(name)
+        # The action hands the plan a mask of a secret (_rbac.MASK) or why it is not usable.
+        if (not isinstance(value, str) or not value or any(c.isspace() for c in value)
+                or value in ("it contains whitespace", "it is not a string")):
+            run.refuse("%s: must be set (a non-empty string without spaces; keep it in Ansible Vault) when "
+                       "etcd_backup_s3_url is set." % name)
+    try:
+        if int(run.param("etcd_backup_s3_keep", 1)) < 1 or isinstance(run.param("etcd_backup_s3_keep"), bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        run.refuse("etcd_backup_s3_keep=%s: must be a whole number of at least 1." % run.param("etcd_backup_s3_keep"))
+    if parse_duration(run.param("etcd_backup_s3_max_age", 0)) is None:
+        run.refuse("etcd_backup_s3_max_age=%s: must be a duration such as 0, 30d or 8w." % run.param("etcd_backup_s3_max_age"))
+    if not str(run.param("etcd_backup_s3_region") or "").strip():
+        run.refuse("etcd_backup_s3_region: must be the store's region (us-east-1 for most stores other than AWS).")
 
 
 def check_install(run):

@@ -35,7 +35,7 @@ def identities(run):
                 address = str(probe.get("default_ipv4") or "")
         port, peer = run.host_param(host, "etcd_port"), run.host_param(host, "etcd_peer_port")
         info = dict(
-            name="%s-%s" % (run.cluster, seq if seq is not None else "?"),
+            name=run.member_name(host),
             seq=seq,
             address=address,
             url_host=url_host(address) if address else "",

@@ -91,6 +91,11 @@ class Inputs(object):
             return own[name]
         return self.params.get(name)
 
+    def member_name(self, host):
+        """A member's etcd name: the cluster's name and its etcd_seq."""
+        seq = self.seqs.get(host)
+        return "%s-%s" % (self.cluster, seq if seq is not None else "?")
+
     def int_param(self, name, default):
         """A parameter as a whole number (the default when it is not one: the checks refuse it)."""
         try:

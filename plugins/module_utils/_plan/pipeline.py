@@ -94,7 +94,10 @@ def make_plan(raw, controller):
     # What the probes look at: the files each member may hold (compared in-process by the stages that write
     # them), and the disk check's reach.
     plan["probe"] = dict(groups=convergence.probe_groups(plan), disk_check=disk_check.probe_mode(run),
-                         check_v2store=upgrade.v2store_check_wanted(run))
+                         check_v2store=upgrade.v2store_check_wanted(run),
+                         # -t etcd_check: what each member holds of the cluster's backups.
+                         backups=dict(dir=plan["backup"]["dir"], cluster=run.cluster,
+                                      metrics_file=plan["backup"]["metrics_file"]) if run.operation == "check" else None)
     access.plan_client_certs(plan, client_certs)
     if run.probes is None:
         convergence.plan_connection(run, plan)
@@ -201,9 +204,12 @@ def plan_probed(run, facts, plan):
 
 def controller_paths(raw):
     """What the action must look at on the controller before planning: the release archive given by path,
-    and the CA certificate in the resolved etcd_pki_dir."""
+    the CA certificate in the resolved etcd_pki_dir, the snapshot to restore, the certificates a check shows."""
     run = Inputs(raw, {})
     return dict(archive=run.archive_src(), pki_dir=run.pki_dir(),
+                # -t etcd_check: when each certificate expires.
+                certificates=registration.certificate_files(run, [dict(host=h, name=run.member_name(h)) for h in run.order])
+                if run.operation == "check" and run.pki_dir() else [],
                 archive_path=run.archive_path() if run.param("etcd_install_method") == "archive" else None,
                 restore_snapshot=str(run.param("etcd_restore_snapshot") or "") or None
                 if run.operation == "restore" else None)

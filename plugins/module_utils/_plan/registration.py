@@ -32,6 +32,20 @@ def scrape_target(run, facts, host, address):
     return match.group(1), "%s:%s" % (listen, match.group(3))
 
 
+def certificate_files(run, members):
+    """The cluster's certificates on the controller, [{name, path}]: each member's (members: [{host, name}]), the
+    CA's, the root client's, the scrape job's and each consumer's (etcd_client_certs). The rules record when each
+    one that exists expires (EtcdCertificateExpiring); -t etcd_check shows the days left."""
+    pki = run.pki_dir()
+    consumers = [c.get("name") for c in run.param("etcd_client_certs") or [] if isinstance(c, dict)
+                 and c.get("name") and c.get("state", "present") == "present"]
+    return ([dict(name=m["name"], path="%s/members/%s.crt" % (pki, m["host"])) for m in members]
+            + [dict(name="ca", path="%s/ca.crt" % pki), dict(name="root", path="%s/clients/root.crt" % pki),
+               dict(name="prometheus", path="%s/clients/prometheus.crt" % pki)]
+            + [dict(name=name, path="%s/clients/%s.crt" % (pki, name)) for name in consumers
+               if name not in ("root", "prometheus")])
+
+
 def plan_register(run, facts, plan):
     """The members Prometheus scrapes: one file_sd target file per member that the run expects, on every
     host of the monitoring group; none after a removal of the whole cluster. mode says what the register
@@ -84,10 +98,8 @@ def plan_register(run, facts, plan):
         targets_dir=targets_dir, members=members, cert_dir=cert_dir,
         rules_file="%s/etcd-%s.rules.yml" % (str(run.param("etcd_prometheus_rules_dir") or "/etc/prometheus/rules")
                                              .rstrip("/"), run.cluster),
-        # The certificates whose expiry the rules record: each member's, the CA's, the scrape certificate's.
-        certificates=[dict(name=m["name"], path="%s/members/%s.crt" % (run.pki_dir(), m["host"])) for m in members]
-        + [dict(name="ca", path="%s/ca.crt" % run.pki_dir()),
-           dict(name="prometheus", path="%s/clients/prometheus.crt" % run.pki_dir())],
+        # The certificates whose expiry the rules record.
+        certificates=certificate_files(run, members),
         # This cluster's target files, and no other cluster's ("etcd-1.yml", not "etcd-meta-1.yml").
         target_pattern="^%s-[0-9]+\\.yml$" % re.escape(str(run.cluster)),
         remove_cluster=mode == "remove")

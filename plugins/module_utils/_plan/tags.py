@@ -16,10 +16,10 @@ from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import CLUST
 STAGE_TAGS = ("etcd_assert", "etcd_install", "etcd_clean", "etcd_purge", "etcd_dir", "etcd_config", "etcd_cert",
               "etcd_conf", "etcd_launch", "etcd_auth", "etcd_register")
 REMOVAL_TAGS = ("etcd_clean", "etcd_purge")
-# Operations on the whole cluster, run on their own: -t etcd_backup, -t etcd_restore, -t etcd_recover.
-OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover", "etcd_maintain", "etcd_ca_rotate")
+# Operations on the whole cluster, run on their own: -t etcd_backup, -t etcd_restore, -t etcd_recover, ...;
+# -t etcd_check reads and changes nothing.
+OPERATION_TAGS = ("etcd_backup", "etcd_restore", "etcd_recover", "etcd_maintain", "etcd_ca_rotate", "etcd_check")
 NOT_HERE_TAGS = {
-    "etcd_check": "dcs.etcd checks the inventory, the parameters and the cluster on every run (the etcd_assert stage)",
     "etcd_env": "dcs.etcd writes the etcdctl environment (/etc/profile.d/etcdctl.sh) in the etcd_conf stage",
     "etcd_member": "dcs.etcd adds members with ./etcd.yml -l NEW_HOSTS -e etcd_init=existing",
 }
@@ -58,7 +58,7 @@ def run_problems(groups, cluster, run_tags, skip_tags=()):
 
 
 def operation_of(run_tags):
-    """The operation a run performs (backup, restore, recover, maintain, ca_rotate), or None for a converge or a
+    """The operation a run performs (backup, restore, recover, maintain, ca_rotate, check), or None for a converge or a
     removal."""
     found = [t for t in run_tags or [] if t in OPERATION_TAGS]
     return found[0][len("etcd_"):] if len(found) == 1 else None

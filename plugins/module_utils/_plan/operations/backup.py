@@ -31,7 +31,13 @@ def backup_settings(run, hosts):
         randomized_delay=parse_duration(run.param("etcd_backup_randomized_delay", 0)) or 0,
         preference=[hosts[h]["name"] for h in run.order],
         endpoints=[hosts[h]["client_url"] for h in run.order if hosts[h]["client_url"]],
-        fetch_dir=str(run.param("etcd_backup_fetch_dir") or ""), host=None, endpoint=None)
+        fetch_dir=str(run.param("etcd_backup_fetch_dir") or ""), host=None, endpoint=None,
+        # The off-host copy (etcd_backup_s3_url), without its credentials (the tasks pass them, no_log).
+        s3=dict(url=str(run.param("etcd_backup_s3_url")), region=str(run.param("etcd_backup_s3_region") or "us-east-1"),
+                keep=run.int_param("etcd_backup_s3_keep", 14),
+                max_age=parse_duration(run.param("etcd_backup_s3_max_age", 0)) or 0,
+                timeout=run.int_param("etcd_backup_s3_timeout", 60))
+        if run.param("etcd_backup_s3_url") else None)
 
 
 def plan_backup(run, facts, plan):

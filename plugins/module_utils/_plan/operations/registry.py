@@ -10,7 +10,7 @@ from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
 __metaclass__ = type
 
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations import backup, ca_rotate, maintain, recover, restore
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.operations import backup, ca_rotate, check, maintain, recover, restore
 
 # The operation's name (its tag without etcd_) -> (its module, its plan function).
 OPERATIONS = {
@@ -19,4 +19,5 @@ OPERATIONS = {
     "recover": (recover, recover.plan_recover),
     "maintain": (maintain, maintain.plan_maintain),
     "ca_rotate": (ca_rotate, ca_rotate.plan_ca_rotate),
+    "check": (check, check.plan_check),
 }

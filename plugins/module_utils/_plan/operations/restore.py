@@ -35,7 +35,11 @@ def plan_restore(run, facts, plan):
     found = run.controller.get("restore") or {}
     if not snapshot:
         run.refuse("-t etcd_restore needs etcd_restore_snapshot=PATH, a snapshot file on the controller (a backup "
-                   "fetched with etcd_backup_fetch_dir, for example). Nothing was changed.")
+                   "fetched with etcd_backup_fetch_dir, for example), or s3:latest or s3:NAME, a backup in the "
+                   "off-host store (etcd_backup_s3_url). Nothing was changed.")
+        return
+    if found.get("error"):
+        run.refuse("etcd_restore_snapshot=%s: %s. Nothing was changed." % (snapshot, found["error"]))
         return
     if not found.get("exists"):
         run.refuse("etcd_restore_snapshot=%s: no such file on the controller. Nothing was changed." % snapshot)
@@ -107,13 +111,21 @@ def plan_restore(run, facts, plan):
                    "--bump-revision (%s). Every member must be restored the same way: upgrade them to one version "
                    "first, or set etcd_restore_bump_revision=0. Nothing was changed."
                    % (run.cluster, "; ".join("%s: %s" % (names(w), n) for n, w in sorted(notes.items()))))
-    if sidecar is not None and sidecar.get("cluster") not in (None, run.cluster):
+    if found.get("fetched_from") and sidecar is not None and sidecar.get("cluster") not in (None, run.cluster):
+        # From the store, the name chose this cluster's backup: another cluster's sidecar means two clusters
+        # share the URL under one name.
+        run.refuse("etcd_restore_snapshot=%s: the backup fetched from %s is a backup of cluster %s, not %s. Give each "
+                   "cluster an etcd_backup_s3_url of its own (a prefix each). Nothing was changed."
+                   % (snapshot, found["fetched_from"], sidecar.get("cluster"), run.cluster))
+    elif sidecar is not None and sidecar.get("cluster") not in (None, run.cluster):
         run.warn("etcd_restore_snapshot=%s is a backup of cluster %s, restored into cluster %s: its keys replace "
                  "this cluster's." % (snapshot, sidecar.get("cluster"), run.cluster))
     revision = int((sidecar or {}).get("revision") or 0)
     dirname = "%s/restore" % plan["backup"]["dir"]
-    base = posixpath.basename(snapshot)
+    # The file's own name (a backup fetched from the off-host store, s3:latest, is named as it is there).
+    base = posixpath.basename(str(found.get("path") or snapshot))
     plan["restore"] = dict(
+        fetched_from=found.get("fetched_from"),
         src=str(found.get("path") or snapshot), sha256=sha, sidecar=sidecar, sidecar_src=found.get("sidecar_path") if sidecar is not None else None,
         dir=dirname, file="%s/%s" % (dirname, base), sidecar_file="%s/%s.json" % (dirname, base[:-3] if base.endswith(".db") else base),
         token="%s-restore-%s-%s" % (run.cluster, stamp, sha[:8]), suffix="before-restore-%s" % stamp,

@@ -66,6 +66,15 @@ def test_no_secret_reaches_the_plan_or_its_result(run_action, tmp_path, monkeypa
     text = json.dumps([inputs, controller, result])
     assert PASSWORD not in text and USER_PASSWORD not in text
     assert inputs["params"]["etcd_root_password"] == MASK and inputs["params"]["etcd_users"][0]["password"] == MASK
+
+
+def test_no_secret_of_the_off_host_store_reaches_the_plan(run_action, tmp_path, monkeypatch):
+    params = dict(etcd_backup_s3_url="http://127.0.0.1:9/etcd-backups", etcd_backup_s3_access_key="AKIDSECRETID",
+                  etcd_backup_s3_secret_key="VerySecretKey/123")
+    inputs, controller, result = gathered(run_action, tmp_path, monkeypatch, params=params)
+    text = json.dumps([inputs, controller, result])
+    assert "AKIDSECRETID" not in text and "VerySecretKey/123" not in text
+    assert inputs["params"]["etcd_backup_s3_secret_key"] == MASK and not result.get("failed"), result.get("msg")
     assert result["step"] == "inputs" and not result.get("failed"), result.get("msg")
 
 
@@ -124,8 +133,8 @@ def test_a_restore_s_snapshot_and_sidecar_are_read_on_the_controller(tmp_path):
 
 def test_a_run_scope_refuses_tags_and_groups_before_anything(run_action, tmp_path):
     result = run_action(ActionModule, "dcs.etcd.etcd_plan", dict(scope="run", cluster="etcd"),
-                        task_vars=task_vars(tmp_path, ansible_run_tags=["etcd_check"]))
-    assert result["failed"] and result["refusals"] == [result["msg"]] and result["msg"].startswith("-t etcd_check:")
+                        task_vars=task_vars(tmp_path, ansible_run_tags=["etcd_env"]))
+    assert result["failed"] and result["refusals"] == [result["msg"]] and result["msg"].startswith("-t etcd_env:")
     result = run_action(ActionModule, "dcs.etcd.etcd_plan", dict(scope="run", cluster="meta"), task_vars=task_vars(tmp_path))
     assert result["failed"] and "etcd_cluster=meta names no inventory group with hosts (groups: etcd)" in result["msg"]
     assert run_action(ActionModule, "dcs.etcd.etcd_plan", dict(scope="run"), task_vars=task_vars(tmp_path)) == \

@@ -210,3 +210,55 @@ def test_key_counts_are_compared_only_when_counted_the_same_way():
     assert _backup.verify_against_sidecar(new, "a" * 64, dict(sidecar, total_key_counting="live")) == [
         "its total_key is 0, the sidecar records 7"]
     assert _backup.verify_against_sidecar(dict(new, totalKey=7), "a" * 64, dict(sidecar, total_key_counting="live")) == []
+
+
+def test_the_off_host_retention_keeps_the_newest_and_pairs_the_two_files():
+    names = ["etcd-20261201T000000Z.db", "etcd-20261201T000000Z.json", "etcd-20261203T000000Z.db",
+             "etcd-20261203T000000Z.json", "etcd-20261205T000000Z.db", "etcd-20261205T000000Z.json",
+             "etcd-meta-20261201T000000Z.db", "notes.txt"]
+    now = 1796601600.0  # 2026-12-07T00:00:00Z
+    assert _backup.offsite_retention(names, "etcd", 2, 0, now) == (["etcd-20261201T000000Z"], 2)
+    assert _backup.offsite_retention(names, "etcd", 9, 3 * DAY, now) == (["etcd-20261201T000000Z", "etcd-20261203T000000Z"], 1)
+    # The newest stays, however old.
+    assert _backup.offsite_retention(names, "etcd", 9, 1, now) == (["etcd-20261201T000000Z", "etcd-20261203T000000Z"], 1)
+    # etcd-meta's snapshot without its sidecar is no backup: it goes.
+    assert _backup.offsite_retention(names, "etcd-meta", 1, 0, now) == (["etcd-meta-20261201T000000Z"], 0)
+
+
+def test_a_failed_off_host_copy_keeps_the_last_success_it_had():
+    previous = {"etcd_backup_offsite_last_success_timestamp_seconds": 1000.0, "etcd_backup_offsite_count": 4.0}
+    failed = _backup.offsite_metrics({}, previous, 5000, error=OSError("down"))
+    assert failed == {"etcd_backup_offsite_last_run_timestamp_seconds": 5000, "etcd_backup_offsite_last_run_success": 0,
+                      "etcd_backup_offsite_last_success_timestamp_seconds": 1000, "etcd_backup_offsite_count": 4}
+    copied = _backup.offsite_metrics({}, previous, 6000, copied=dict(count=5, seconds=1.5))
+    assert copied["etcd_backup_offsite_last_run_success"] == 1 and copied["etcd_backup_offsite_count"] == 5
+    assert copied["etcd_backup_offsite_last_success_timestamp_seconds"] == 6000
+    text = _backup.textfile("etcd", "etcd-2", failed)
+    assert 'etcd_backup_offsite_last_run_success{cls="etcd",ins="etcd-2"} 0' in text
+
+
+def test_the_metrics_file_reads_back(tmp_path):
+    path = tmp_path / "etcd_backup_etcd.prom"
+    path.write_text(_backup.textfile("etcd", "etcd-1", {"etcd_backup_count": 3, "etcd_backup_offsite_last_seconds": 1.25}))
+    assert _backup.read_metrics(str(path)) == {"etcd_backup_count": 3.0, "etcd_backup_offsite_last_seconds": 1.25}
+    assert _backup.read_metrics(str(tmp_path / "absent")) == {}
+
+
+def test_a_member_s_backup_summary(tmp_path):
+    for name, created in (("etcd-20261201T000000Z", 1796083200), ("etcd-20261202T000000Z", 1796169600)):
+        (tmp_path / (name + ".db")).write_text("x")
+        (tmp_path / (name + ".json")).write_text(json.dumps({"created": created, "total_size": 42}))
+    found = _backup.summary(str(tmp_path), "etcd")
+    assert found == dict(count=2, newest="etcd-20261202T000000Z", newest_created=1796169600, newest_size=42, metrics={})
+    assert _backup.summary(str(tmp_path / "none"), "etcd")["count"] == 0
+
+
+def test_a_store_s_backups_are_this_cluster_s_complete_pairs_newest_first():
+    names = ["etcd-meta-20261205T000000Z.db", "etcd-meta-20261205T000000Z.json", "etcd-20261101T000000Z.db",
+             "etcd-20261101T000000Z.json", "etcd-20261102T000000Z.db"]
+    complete, incomplete = _backup.store_backups(names, "etcd")
+    # Not etcd-meta's, though its name sorts after etcd's and is newer.
+    assert [n for n, _t in complete] == ["etcd-20261101T000000Z"]
+    assert [n for n, _t in incomplete] == ["etcd-20261102T000000Z"]
+    # An upload that broke off goes with the retention, and is not counted.
+    assert _backup.offsite_retention(names, "etcd", 5, 0, 1796601600.0) == (["etcd-20261102T000000Z"], 1)

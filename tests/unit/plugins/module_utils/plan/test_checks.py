@@ -169,3 +169,32 @@ def test_rebuild_is_refused_with_a_limit():
 def test_bad_backup_parameters_are_refused_before_any_host_is_probed(params, expected):
     plan = make(params=params)
     assert plan["step"] == "inputs" and refused(plan, expected), plan["refusals"]
+
+
+def test_the_production_example_inventory_plans_without_a_refusal():
+    """inventory-examples/production.yml, its vault values stood for by masks (as the etcd_plan action hands
+    secrets to the plan), passes every check of the first step; the archive is taken as present."""
+    import pathlib
+    import yaml
+    from ansible_collections.dcs.etcd.plugins.module_utils._plan import pipeline
+    from .conftest import DEFAULTS, PATHS
+    example = yaml.safe_load((pathlib.Path(__file__).resolve().parents[5] / "inventory-examples" / "production.yml").read_text())
+    children = example["all"]["children"]
+    cluster = children["etcd"]
+    params = dict(DEFAULTS, **cluster["vars"])
+    for name, value in list(params.items()):
+        if isinstance(value, str) and "vault_" in value:
+            params[name] = "********"
+    for user in params["etcd_users"]:
+        user["password"] = "********"
+    params["etcd_archive_checksum"] = "sha256:" + "a" * 64
+    members = list(cluster["hosts"])
+    groups = {"all": members + list(children["postgres"]["hosts"]) + list(children["monitoring"]["hosts"]),
+              "ungrouped": [], "etcd": members, "postgres": list(children["postgres"]["hosts"]),
+              "monitoring": list(children["monitoring"]["hosts"])}
+    raw = {"params": params, "groups": groups, "play_hosts": members, "run_tags": ["all"], "skip_tags": [],
+           "check_mode": False, "paths": PATHS, "host_params": dict((h, dict(v)) for h, v in cluster["hosts"].items()),
+           "host_facts": dict((h, {"inventory_dir": "/srv/inventory", "ansible_host": None}) for h in members),
+           "probes": None, "cluster_read": None}
+    plan = pipeline.make_plan(raw, {"archive_exists": True, "archive_sha256": "a" * 64})
+    assert plan["refusals"] == [] and plan["backup"]["s3"]["url"].endswith("/acme-etcd-backups/prod")

@@ -61,9 +61,9 @@ def test_the_conf_stage_writes_the_groups_of_files_the_member_needs():
 
 
 def test_the_probe_looks_at_the_backup_files_only_with_the_scheduled_backup():
-    assert make()["probe"] == dict(groups=["member"], disk_check="new", check_v2store=False)
+    assert make()["probe"] == dict(groups=["member"], disk_check="new", check_v2store=False, backups=None)
     assert make(params={"etcd_backup": "yes", "etcd_disk_check_all": True})["probe"] == dict(
-        groups=["member", "backup"], disk_check="all", check_v2store=False)
+        groups=["member", "backup"], disk_check="all", check_v2store=False, backups=None)
     # etcd's v2store check when the run's target is 3.6 or later (the way there may pass the 3.5 to 3.6 upgrade
     # that needs it; the probe runs it on members whose installed etcd is 3.5 only).
     assert make(params={"etcd_version": "3.6.17"})["probe"]["check_v2store"] is True

@@ -19,7 +19,7 @@ SHARED = ("values", "tags", "versions", "rules", "inputs", "facts")
 # The steps of a converge (and of the operations that reuse them).
 STEPS = ("checks", "identities", "guards", "disk_check", "membership", "upgrade", "convergence", "access", "registration")
 OPERATIONS = ("operations.registry", "operations.backup", "operations.restore", "operations.recover", "operations.maintain",
-              "operations.ca_rotate")
+              "operations.ca_rotate", "operations.check")
 TOP = ("pipeline",)
 MAY_IMPORT = dict([(m, SHARED) for m in SHARED] + [(m, SHARED) for m in STEPS]
                   + [(m, SHARED + STEPS + OPERATIONS) for m in OPERATIONS]

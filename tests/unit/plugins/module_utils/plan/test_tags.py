@@ -15,7 +15,7 @@ def test_cluster_group_and_tags():
     assert "names no inventory group" in run_problems({"etcd": ["a"], "other": []}, "nosuch", ["all"])[0]
     assert "names no inventory group" in run_problems({"empty": []}, "empty", ["all"])[0]
     assert "must be a simple name" in run_problems({}, "a b", ["all"])[0]
-    for tag in ("etcd_check", "etcd_env", "etcd_member"):
+    for tag in ("etcd_env", "etcd_member"):
         problems = run_problems({"etcd": ["a"]}, "etcd", [tag])
         assert problems and "-t %s" % tag in problems[0] and "would run nothing" in problems[0]
     assert "no such stage" in run_problems({"etcd": ["a"]}, "etcd", ["etcd_lanch"])[0]
@@ -23,7 +23,10 @@ def test_cluster_group_and_tags():
     assert run_problems({"etcd": ["a"]}, "etcd", ["etcd", "database", "always"]) == []
     assert "cannot be combined" in run_problems({"etcd": ["a"]}, "etcd", ["etcd_clean", "etcd_install"])[0]
     # Skipping a tag that does nothing is harmless; skipping one that does not exist is a typo.
-    assert run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_check"]) == []
+    assert run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_env"]) == []
+    # Pigsty's etcd_check is ours too: the read-only status, on its own.
+    assert run_problems({"etcd": ["a"]}, "etcd", ["etcd_check"]) == []
+    assert "runs on its own" in run_problems({"etcd": ["a"]}, "etcd", ["etcd_check", "etcd_launch"])[0]
     assert run_problems({"etcd": ["a"]}, "etcd", ["etcd_register"]) == []
     assert "--skip-tags etcd_lanch: no such stage" in run_problems({"etcd": ["a"]}, "etcd", ["all"], ["etcd_lanch"])[0]
 
