@@ -23,7 +23,8 @@ LABEL = "ansible_collections.dcs.etcd.docsite.%s"
 MARKDOWN = "-".join(["commonmark_x", "gfm_auto_identifiers", "smart", "subscript", "superscript", "fancy_lists", "emoji",
                      "tex_math_dollars", "raw_tex", "implicit_header_references", "yaml_metadata_block"])
 # The guides in reading order, then the references.
-GUIDES = ["deploy", "members", "upgrade", "versions", "monitoring", "backup", "maintenance", "security", "interrupted", "awx", "pigsty", "patroni"]
+GUIDES = ["deploy", "check", "members", "upgrade", "versions", "monitoring", "backup", "maintenance", "security", "interrupted",
+          "troubleshooting", "awx", "pigsty", "patroni"]
 REFERENCE = ["parameters", "modules", "plan", "testing", "benchmark"]
 
 
