@@ -62,7 +62,7 @@ def test_02_the_rules_are_loaded_and_evaluate():
                                                   and all(r.get("health") == "ok" for r in g["rules"])])
     assert sorted(g["name"] for g in groups) == ["etcd-etcd-alerts", "etcd-etcd-records"]
     alerts = [r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"]
-    assert len(alerts) == 14 and "EtcdNoLeader" in alerts and "EtcdBackupTooOld" in alerts
+    assert len(alerts) == 16 and "EtcdNoLeader" in alerts and "EtcdBackupOffsiteFailed" in alerts
     # The rules may first evaluate before every member was scraped once: wait for the count of all three.
     members_up = wait("the recording rule counting 3 members", lambda: [
         r for r in api("query", query="etcd_cluster:members_up:count")["result"] if r["value"][1] == "3"])

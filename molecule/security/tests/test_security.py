@@ -329,14 +329,12 @@ def test_06c_a_cluster_whose_certificates_expired_while_it_was_off_comes_back_wi
     now = datetime.datetime.now(datetime.timezone.utc)
     before, after = now - datetime.timedelta(days=400), now - datetime.timedelta(days=1)
     stale = {}
+    root = reissued("clients/root", before, after).public_bytes(serialization.Encoding.PEM).decode()
     for host in HOSTS:
         cert = reissued("members/" + host, before, after)
         stale[host] = cert.serial_number
-        ssh(host, "cat > /etc/etcd/server.crt <<'EOF'\n%sEOF" % cert.public_bytes(serialization.Encoding.PEM).decode())
-    root = reissued("clients/root", before, after).public_bytes(serialization.Encoding.PEM).decode()
-    for host in HOSTS:
-        ssh(host, "cat > /etc/etcd/root.crt <<'EOF'\n%sEOF" % root)
-        ssh(host, "systemctl start --no-block etcd")
+        ssh(host, "cat > /etc/etcd/server.crt <<'EOF'\n%sEOF\ncat > /etc/etcd/root.crt <<'EOF'\n%sEOF\n"
+                  "systemctl start --no-block etcd" % (cert.public_bytes(serialization.Encoding.PEM).decode(), root))
     time.sleep(3)
     refused = root_ctl(HOSTS[0], "endpoint health 2>&1", check=False)
     assert "expired" in refused or "unhealthy" in refused or "deadline" in refused, refused
