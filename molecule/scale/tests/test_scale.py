@@ -18,6 +18,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
@@ -147,7 +148,13 @@ def test_07_a_scale_out_killed_before_the_promotion_is_finished_by_the_same_comm
     args = ("-l", HOSTS[4], "-e", "etcd_init=existing")
     ops.interrupted(inventory(5), "Promote once in sync with the leader - %s" % HOSTS[4], *args)
     assert len(learners(HOSTS[0])) == 1
-    assert ssh(HOSTS[4], "systemctl is-active etcd", check=False).strip() == "active"
+    # The learner runs: its unit is active once etcd has told systemd it is ready, which a learner does after it
+    # has published its name through the leader. The role promotes on the raft index, which may come first on a
+    # busy machine: wait for the readiness rather than race it (the CI of 8de41ec saw "activating" here).
+    deadline = time.monotonic() + 60
+    while ssh(HOSTS[4], "systemctl is-active etcd", check=False).strip() != "active":
+        assert time.monotonic() < deadline, "the learner's etcd never became ready"
+        time.sleep(1)
     # The same command again, and as it promotes, the learner's etcd dies (SIGKILL): systemd starts it again
     # after RestartSec, the promotion waits until it is in sync (etcd_health_timeout), and the run carries on.
     ops.faulted(inventory(5), "Promote once in sync with the leader - %s" % HOSTS[4], ops.member_fault(HOSTS[4], "kill"),
