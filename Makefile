@@ -97,7 +97,7 @@ docs: bootstrap
 # Checks that need no test-bed host: bad input is refused before any host is contacted, and the modules
 # against real etcd processes on loopback (etcd 3.5.1 and Debian 12's 3.4.23, fetched in its image).
 integration: images builds
-	python -m pytest -q tests/integration
+	python -m pytest -q --durations=15 tests/integration
 
 molecule: images archive builds
 	set -e; for s in $(SCENARIOS); do $(MAKE) --no-print-directory scenario PREPARE= SCENARIO=$$s; done
