@@ -40,6 +40,8 @@ class Facts(object):
         self.running = [h for h in run.order if self.states[h] and self.states[h]["running"] and self.states[h]["has_data"]]
         self.read_hosts = [h for h in self.running if h not in run.removed] + [h for h in self.running if h in run.removed]
         self.with_data = [h for h in run.order if self.states[h] and self.states[h]["has_data"]]
+        # The CA files the controller's etcd_pki_dir accepts a member to hold (during a CA rotation, each phase's).
+        self.accepted_cas = run.controller.get("ca_sha256s") or [run.controller.get("ca_sha256")]
         self.read_problem = None
         if self.read is not None and not self.read_ok and self.read_hosts:
             self.read_problem = "cannot read cluster %s through %s: %s" % (
@@ -89,6 +91,11 @@ class Facts(object):
             candidate=probe.get("package_candidate"),
             v2store=probe.get("v2store"),
         )
+
+    def holds_other_ca(self, host):
+        """Whether the member holds a CA file that etcd_pki_dir on the controller does not account for."""
+        state = self.states.get(host) or {}
+        return bool(state.get("ca_sha256")) and state["ca_sha256"] not in self.accepted_cas
 
     def member_of(self, host):
         """The member of the read that is this host's: by peer URL, or by name for a host without one."""

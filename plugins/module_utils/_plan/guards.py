@@ -77,8 +77,7 @@ def guard_data_and_ca(run, facts, removing, rebuild, data_lost_ok, ca_checked):
                        "directory. Choose an empty directory of its own. Nothing was changed."
                        % (info["data_dir"], host, ", ".join(sorted(state["foreign_entries"])[:5])))
         wiped = removing and (rebuild or host in run.play)
-        accepted = run.controller.get("ca_sha256s") or [ca_sha]
-        if state["ca_sha256"] and not wiped and state["ca_sha256"] not in accepted:
+        if not wiped and facts.holds_other_ca(host):
             other_ca.append(host)
     # ca_checked: whether this run writes certificates (a converge, a CA rotation; no other operation).
     if other_ca and not removing and ca_checked:

@@ -49,6 +49,20 @@ def _expected_match(member, expected):
     return None
 
 
+def healthy_but_for_alarms(member, tolerated_alarms):
+    """etcd 3.5 says a member is unhealthy while an alarm is active: not a problem when the alarm is tolerated."""
+    error = str(member.get("health_error") or "")
+    named = [a for a in error.replace("Active Alarm(s):", "").split() if a]
+    return bool(tolerated_alarms) and error.startswith("Active Alarm(s):") and set(named) <= set(tolerated_alarms)
+
+
+def healthy_voters(voters, tolerated_alarms=()):
+    """The voting members that started, answered with their status and are healthy, or unhealthy only because of
+    a tolerated alarm: those that count towards the quorum."""
+    return [m for m in voters if m.get("started") and m.get("status")
+            and (m.get("healthy") or healthy_but_for_alarms(m, tolerated_alarms))]
+
+
 def cluster_problems(read, expect):
     """Why the cluster as read does not meet `expect`, one sentence each (empty: it does).
 
@@ -91,19 +105,13 @@ def cluster_problems(read, expect):
 
     tolerated_alarms = set(expect.get("tolerate_alarms") or [])
 
-    def healthy_but_for_alarms(member):
-        """etcd 3.5 says a member is unhealthy while an alarm is active: not a problem when the alarm is tolerated."""
-        error = str(member.get("health_error") or "")
-        named = [a for a in error.replace("Active Alarm(s):", "").split() if a]
-        return bool(tolerated_alarms) and error.startswith("Active Alarm(s):") and set(named) <= tolerated_alarms
-
     for member in members:
         label = member_label(member)
         if not member.get("started"):
             problem = "member %s (%s) was added but has not started" % (member["id"], ", ".join(member.get("peer_urls") or []))
         elif not member.get("status"):
             problem = "member %s is not healthy: it did not answer a status request" % label
-        elif not member.get("healthy") and not healthy_but_for_alarms(member):
+        elif not member.get("healthy") and not healthy_but_for_alarms(member, tolerated_alarms):
             problem = "member %s is not healthy" % label
         else:
             continue
@@ -115,7 +123,7 @@ def cluster_problems(read, expect):
         if alarm.get("alarm") not in tolerated_alarms:
             problems.append("alarm %s is active on member %s" % (alarm.get("alarm"), alarm.get("member_id")))
     voters = [m for m in members if not m.get("is_learner")]
-    healthy = [m for m in voters if m.get("started") and (m.get("healthy") or healthy_but_for_alarms(m)) and m.get("status")]
+    healthy = healthy_voters(voters, tolerated_alarms)
     margin = int(expect.get("margin") or 0)
     if voters and len(healthy) - margin < quorum(len(voters)):
         down = ", ".join(m.get("name") or m["id"] for m in voters if m not in healthy)

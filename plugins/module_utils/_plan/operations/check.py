@@ -77,6 +77,7 @@ def plan_check(run, facts, plan):
     days = certificate_days(run, now)
     pki = run.pki_dir() or ""
     show = [h for h in run.order if h in run.play]
+    member_names = set(hosts[h]["name"] for h in run.order)
     rows = [HEADER]
     newest = None  # (created, host, name, size)
     versions = set()
@@ -112,8 +113,7 @@ def plan_check(run, facts, plan):
                               % (where, "; ".join(state["stale_reasons"])))
             if state["running"] and not state["enabled"]:
                 notice.append("%s: the etcd service is not enabled at boot. A plain run enables it: ./etcd.yml." % where)
-            expected_ca = run.controller.get("ca_sha256s") or [run.controller.get("ca_sha256")]
-            if state["ca_sha256"] and run.controller.get("ca_sha256") and state["ca_sha256"] not in expected_ca:
+            if run.controller.get("ca_sha256") and facts.holds_other_ca(host):
                 action.append("%s: its CA is not the one in etcd_pki_dir (%s). Point etcd_pki_dir at the cluster's CA "
                               "directory (docs/security.md)." % (where, pki))
         if read is not None and member is None and state is not None and (state["has_data"] or state["running"]):
@@ -145,18 +145,17 @@ def plan_check(run, facts, plan):
                               "etcd_alert_quota_percent (%d%%). Compact and defragment: ./etcd.yml -t etcd_maintain; "
                               "if it stays full, delete data or raise etcd_quota_backend_bytes."
                               % (where, round(quota_share), size_text(quota), round(quota_percent)))
-            elif defrag_reason(status, run.param("etcd_defrag_min_ratio", 0.25),
-                               run.int_param("etcd_defrag_min_free_bytes", 33554432)):
-                notice.append("%s: %s. Defragment: ./etcd.yml -t etcd_maintain." % (
-                    where, defrag_reason(status, run.param("etcd_defrag_min_ratio", 0.25),
-                                         run.int_param("etcd_defrag_min_free_bytes", 33554432))))
-        own_backup = (probe.get("backups") or {})
+            else:
+                why = defrag_reason(status, run.param("etcd_defrag_min_ratio", 0.25),
+                                    run.int_param("etcd_defrag_min_free_bytes", 33554432))
+                if why:
+                    notice.append("%s: %s. Defragment: ./etcd.yml -t etcd_maintain." % (where, why))
         rows.append((info["name"], host, service, version or "-", role, health,
                      str(status.get("raft_index")) if status.get("raft_index") is not None else "-",
                      size_text(size), in_use_text, quota_text,
                      "%d" % cert if cert is not None else "-",
-                     ("%s (%s)" % (age_text(now - float(own_backup["newest_created"])), own_backup.get("count", 0))
-                      if own_backup.get("newest_created") else "none" if own_backup else "-")))
+                     ("%s (%s)" % (age_text(now - float(backups["newest_created"])), backups.get("count", 0))
+                      if backups.get("newest_created") else "none" if backups else "-")))
     # --- the cluster ---------------------------------------------------------------------------------------
     lines = []
     voters = [m for m in members if not m.get("is_learner")]
@@ -183,9 +182,11 @@ def plan_check(run, facts, plan):
                               "etcd_maintain (docs/maintenance.md)." % label)
             else:
                 action.append("alarm %s on member %s: see docs/troubleshooting.md." % (alarm.get("alarm"), label))
-        known = set(u for h in run.order for u in [hosts[h]["peer_url"]] if u)
+        # Matched to the inventory as Facts matches them (by peer URL); one that bears a member's name is that
+        # member's host under another address, reported on its own row.
+        ours = [m for m in facts.in_membership.values() if m is not None]
         for member in members:
-            if not set(member.get("peer_urls") or []) & known and member.get("name") not in [hosts[h]["name"] for h in run.order]:
+            if not any(member is m for m in ours) and member.get("name") not in member_names:
                 action.append("member %s (%s) of cluster %s is not in the inventory. Add its host to group %s, or "
                               "remove it (docs/members.md)." % (
                                   member.get("name") or member["id"], ", ".join(member.get("peer_urls") or []),
@@ -206,7 +207,6 @@ def plan_check(run, facts, plan):
                       "(docs/upgrade.md)." % (run.cluster, ", ".join(sorted(versions)), target, run.target_source()))
     # --- certificates --------------------------------------------------------------------------------------
     named = []
-    member_names = set(hosts[h]["name"] for h in run.order)
     fail_days = run.int_param("etcd_cert_fail_days", 14)
     for name, left in sorted(days.items(), key=lambda item: (item[0] not in member_names, item[0])):
         label = "the certificate of member %s" % name if name in member_names else "certificate %s" % name
