@@ -15,7 +15,7 @@ import math
 
 from ansible_collections.dcs.etcd.plugins.module_utils._maintenance import defrag_reason
 from ansible_collections.dcs.etcd.plugins.module_utils._membership import quorum
-from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import member_label
+from ansible_collections.dcs.etcd.plugins.module_utils._plan.rules import healthy_but_for_alarms, healthy_voters, member_label
 from ansible_collections.dcs.etcd.plugins.module_utils._plan.values import as_bool
 
 # Reads and writes nothing but what every run reads: no member is started, no certificate written.
@@ -67,6 +67,9 @@ def plan_check(run, facts, plan):
     hosts, states = facts.hosts, facts.states
     read = facts.read if facts.read_ok else None
     members = facts.members
+    # Each active alarm is a finding of its own: etcd 3.5 also calls every member unhealthy while one is on, which
+    # is no lost quorum (and -t etcd_recover no remedy for it).
+    alarmed = [a.get("alarm") for a in (read or {}).get("alarms") or []]
     action, notice = [], []
     renew_days = run.int_param("etcd_cert_renew_days", 30)
     warn_days = run.int_param("etcd_cert_warn_days", 90)
@@ -126,7 +129,8 @@ def plan_check(run, facts, plan):
             if member.get("is_learner"):
                 action.append("%s: is still a learner. Promote it: ./etcd.yml -l %s -e etcd_init=existing."
                               % (where, host))
-            if state is not None and state["running"] and not member.get("healthy") and status:
+            if state is not None and state["running"] and not member.get("healthy") and status \
+                    and not healthy_but_for_alarms(member, alarmed):
                 action.append("%s: answers but is not healthy (%s)." % (where, member.get("health_error") or "no health answer"))
             elif state is not None and state["running"] and not status:
                 action.append("%s: its service runs but etcd does not answer on %s. See its log: journalctl -u etcd "
@@ -168,7 +172,7 @@ def plan_check(run, facts, plan):
                           "start, recover it from the survivors: ./etcd.yml -t etcd_recover (docs/backup.md)."
                           % (run.cluster, ", ".join(facts.read_hosts) or "-", facts.read_problem or "no answer"))
     else:
-        healthy = [m for m in voters if m.get("healthy") and m.get("status")]
+        healthy = healthy_voters(voters, alarmed)
         if not read.get("leader"):
             action.append("cluster %s: the members do not agree on one leader." % run.cluster)
         if voters and len(healthy) < quorum(len(voters)):

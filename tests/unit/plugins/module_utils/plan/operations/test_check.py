@@ -210,3 +210,14 @@ def test_every_host_unreachable_is_a_failed_check():
     probes = dict((host(i), dict(UNREACHABLE)) for i in (1, 2, 3))
     result = check(None, probes)
     assert not result["ok"] and len([a for a in result["action"] if "cannot be reached" in a]) == 3
+
+
+def test_nospace_on_etcd_3_5_is_the_alarm_and_not_a_lost_quorum():
+    """etcd 3.5 answers every member's health with "Active Alarm(s): NOSPACE": the one remedy is maintenance."""
+    cluster = healthy(3)
+    cluster["alarms"] = [{"member_id": "1001", "alarm": "NOSPACE"}]
+    for m in cluster["members"]:
+        m["healthy"], m["health_error"] = False, "Active Alarm(s): NOSPACE "
+    result = check(cluster)
+    assert result["action"] == [a for a in result["action"] if "NOSPACE" in a] and len(result["action"]) == 1
+    assert flagged(result, "-t etcd_maintain") and not flagged(result, "etcd_recover")
