@@ -453,9 +453,10 @@ def copy_offsite(settings, directory, sidecar, now=None):
     sidecar_path = os.path.join(directory, name + ".json")
     sidecar_sha256 = file_sha256(sidecar_path)
     # The snapshot first, the sidecar last: a snapshot without its sidecar is not a backup (as on the members).
-    for path, sha256 in ((os.path.join(directory, name + ".db"), sidecar["sha256"]), (sidecar_path, sidecar_sha256)):
+    files = ((os.path.join(directory, name + ".db"), sidecar["sha256"]), (sidecar_path, sidecar_sha256))
+    for path, sha256 in files:
         store.put_file(path, os.path.basename(path), sha256)
-    for path, sha256 in ((os.path.join(directory, name + ".db"), sidecar["sha256"]), (sidecar_path, sidecar_sha256)):
+    for path, sha256 in files:
         copied, size = store.read(os.path.basename(path))
         if copied != sha256:
             # A copy that is not the backup must never be restored: both objects go.
