@@ -2,15 +2,18 @@
 
 Usage: python3 tests/suite.py [--keep-going] [PART ...]   (no PART: every part; `python3 tests/suite.py --list`)
 
-First the preparation, in a row (bootstrap, images and archives, etcd builds). Then every other part runs in
-SUITE_LANES lanes (default 2, the project's two cores): the checks that need no test-bed host (ansible-lint,
-ansible-test, Sphinx: one chain, see parts()), the integration tests and the Molecule scenarios. Each lane takes
-the next part as soon as it is free: the static checks first (a mistake they find ends the suite early), then
-the scenarios, the longest expected first (EXPECTED), so that the lanes end close together whatever each part
-really takes. One scenario alone leaves about a third of the two cores idle, waiting on SSH, systemd and etcd;
-two parts at once use them fully. A part's output is printed when it ends. The first failed part stops the
-suite (the other lane finishes the part it is in), unless --keep-going. The times go to
-.cache/suite-times.json; docs/testing.md keeps the latest figures."""
+First the bootstrap (the virtualenv every part uses). Then every other part runs in SUITE_LANES lanes (default
+2, the project's two cores): the test bed's preparation (images and archives, etcd builds: one job), the checks
+that need no test-bed host (ansible-lint, ansible-test, Sphinx: one chain, see parts()), the integration tests
+and the Molecule scenarios. The preparation and the checks start together: on a fresh machine the preparation
+waits mostly on downloads and disks, and the checks need neither its images nor its builds. Every other part
+waits until the preparation has ended. Each lane takes the next part as soon as it is free (and may start): the
+static checks early (a mistake they find ends the suite early), then the integration tests and the scenarios,
+the longest expected first (EXPECTED), so that the lanes end close together whatever each part really takes.
+One scenario alone leaves about a third of the two cores idle, waiting on SSH, systemd and etcd; two parts at
+once use them fully. A part's output is printed when it ends. The first failed part stops the suite (the other
+lane finishes the part it is in), unless --keep-going. The times go to .cache/suite-times.json;
+docs/testing.md keeps the latest figures."""
 import json
 import os
 import pathlib
@@ -30,8 +33,9 @@ def make_var(name):
 
 
 def parts():
-    """(preparation, pool): the preparation is [(part, argv)], run in a row; the pool is [[(part, argv), ...]],
-    jobs of one or more parts (a job's parts run in a row), in the order the lanes take them."""
+    """(bootstrap, pool): the bootstrap is [(part, argv)], run first; the pool is [[(part, argv), ...]], jobs of
+    one or more parts (a job's parts run in a row), in the order the lanes take them. The pool's first job is the
+    test bed's preparation (PREPARATION), which every job after the second waits for."""
     core, matrix, oldest = make_var("CORE")[0], make_var("MATRIX"), make_var("OLDEST")[0]
     scenarios, oldest_scenarios = make_var("SCENARIOS"), make_var("OLDEST_SCENARIOS")
 
@@ -49,19 +53,22 @@ def parts():
                    ("units %s" % v, target("units-core", CORE_VERSION=v))]
     checks += [("units %s" % v, target("units-core", CORE_VERSION=v)) for v in matrix if v not in (core, oldest)]
     checks += [("lint", target("lint")), ("docs", target("docs"))]
-    preparation = [("bootstrap", make("bootstrap")), ("images and archives", make("archive")),
-                   ("etcd builds", make("builds"))]
+    bootstrap = [("bootstrap", make("bootstrap"))]
+    preparation = [("images and archives", make("archive")), ("etcd builds", make("builds"))]
     molecule = [("molecule %s" % s, make("scenario", PREPARE="", SCENARIO=s)) for s in scenarios] + \
         [("molecule %s on %s" % (s, oldest), make("scenario-oldest", PREPARE="", SCENARIO=s)) for s in oldest_scenarios]
-    pool = [[("integration", make("integration"))], checks] + \
+    pool = [preparation, checks, [("integration", make("integration"))]] + \
         [[part] for part in sorted(molecule, key=lambda part: -EXPECTED.get(part[0].split()[1], 120))]
-    return preparation, pool
+    return bootstrap, pool
 
 
-# Seconds each scenario took with two parts at once on the project's machine, 2026-12-07 (docs/testing.md):
+PREPARATION = ("images and archives", "etcd builds")
+
+
+# Seconds each scenario took with two parts at once on a fresh machine of the project, 2026-12-07 (docs/testing.md):
 # the lanes take the longest first, so that a short one ends the suite.
-EXPECTED = {"security": 684, "backup": 571, "scale": 429, "rolling": 386, "upgrade": 361, "patroni": 262,
-            "default": 252, "maintain": 182, "pigsty": 120, "monitor": 112, "clusters": 97}
+EXPECTED = {"security": 503, "backup": 440, "scale": 391, "rolling": 305, "upgrade": 292, "default": 187,
+            "patroni": 184, "maintain": 146, "pigsty": 89, "monitor": 82, "clusters": 63}
 
 
 class Suite(object):
@@ -70,6 +77,7 @@ class Suite(object):
         self.lanes = max(1, int(os.environ.get("SUITE_LANES", "2")))
         self.results = []  # (part, seconds, ok)
         self.failed = threading.Event()
+        self.prepared = threading.Event()  # the test bed's preparation has ended (passed or not)
         self.lock = threading.Lock()
 
     def run_part(self, name, argv, stream):
@@ -107,23 +115,33 @@ class Suite(object):
             self.failed.set()
 
     def run_lane(self, jobs, stream):
-        """Take the next job from jobs (shared by the lanes) until none is left."""
+        """Take the next job from jobs (shared by the lanes; each one (waits, parts)) until none is left. A job that
+        waits starts once the preparation has ended."""
         while True:
             with self.lock:
                 if not jobs:
                     return
-                job = jobs.pop(0)
-            for name, argv in job:
-                self.run_part(name, argv, stream)
+                waits, job = jobs.pop(0)
+            if waits:
+                self.prepared.wait()
+            try:
+                for name, argv in job:
+                    self.run_part(name, argv, stream)
+            finally:
+                if not waits and any(name in PREPARATION for name, argv in job):
+                    self.prepared.set()
 
-    def run(self, preparation, pool, only):
+    def run(self, bootstrap, pool, only):
         started = time.monotonic()
 
         def wanted(name):
             return not only or name in only or name.split()[0] in only
-        self.run_lane([[part] for part in preparation if wanted(part[0])], stream=True)
-        jobs = [[part for part in job if wanted(part[0])] for job in pool]
-        jobs = [job for job in jobs if job]
+        self.run_lane([(False, [part]) for part in bootstrap if wanted(part[0])], stream=True)
+        # The preparation and the checks (the pool's first two jobs) wait for nothing; the rest for the preparation.
+        jobs = [(index >= 2, [part for part in job if wanted(part[0])]) for index, job in enumerate(pool)]
+        if not any(name in PREPARATION for waits, job in jobs for name, argv in job):
+            self.prepared.set()
+        jobs = [(waits, job) for waits, job in jobs if job]
         if not self.failed.is_set() or self.keep_going:
             count = max(1, min(self.lanes, len(jobs)))
             if count == 1:
@@ -141,7 +159,7 @@ class Suite(object):
     def report(self, total):
         width = max([len(result[0]) for result in self.results] + [len("whole suite (wall clock)")])
         row = "| {:<%d} | {:>8} | {:<6} |" % width
-        print("\nsuite: time of each part (after the preparation, %d parts at once)" % self.lanes)
+        print("\nsuite: time of each part (after the bootstrap, %d parts at once)" % self.lanes)
         print(row.format("part", "seconds", "result"))
         print(row.format("-" * width, "-" * 8, "-" * 6))
         for name, seconds, ok in self.results:
@@ -157,14 +175,14 @@ class Suite(object):
 
 
 def main(argv):
-    preparation, pool = parts()
+    bootstrap, pool = parts()
     if argv[:1] == ["--list"]:
-        for name, command in preparation + [part for job in pool for part in job]:
+        for name, command in bootstrap + [part for job in pool for part in job]:
             print("%-28s %s" % (name, " ".join(command)))
         return 0
     os.environ.setdefault("ANSIBLE_FORCE_COLOR", "0")
     keep_going = "--keep-going" in argv
-    return Suite(keep_going).run(preparation, pool, set(argv) - {"--keep-going"})
+    return Suite(keep_going).run(bootstrap, pool, set(argv) - {"--keep-going"})
 
 
 if __name__ == "__main__":
