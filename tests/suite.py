@@ -35,7 +35,7 @@ def make_var(name):
 def parts():
     """(bootstrap, pool): the bootstrap is [(part, argv)], run first; the pool is [[(part, argv), ...]], jobs of
     one or more parts (a job's parts run in a row), in the order the lanes take them. The pool's first job is the
-    test bed's preparation (PREPARATION), which every job after the second waits for."""
+    test bed's preparation, its second the static checks; every later job waits for the preparation."""
     core, matrix, oldest = make_var("CORE")[0], make_var("MATRIX"), make_var("OLDEST")[0]
     scenarios, oldest_scenarios = make_var("SCENARIOS"), make_var("OLDEST_SCENARIOS")
 
@@ -60,9 +60,6 @@ def parts():
     pool = [preparation, checks, [("integration", make("integration"))]] + \
         [[part] for part in sorted(molecule, key=lambda part: -EXPECTED.get(part[0].split()[1], 120))]
     return bootstrap, pool
-
-
-PREPARATION = ("images and archives", "etcd builds")
 
 
 # Seconds each scenario took with two parts at once on a fresh machine of the project, 2026-12-07 (docs/testing.md):
@@ -115,20 +112,21 @@ class Suite(object):
             self.failed.set()
 
     def run_lane(self, jobs, stream):
-        """Take the next job from jobs (shared by the lanes; each one (waits, parts)) until none is left. A job that
-        waits starts once the preparation has ended."""
+        """Take the next job from jobs (shared by the lanes; each one (its place in the pool, parts)) until none is
+        left. The preparation (place 0) and the checks (place 1) wait for nothing, every later job for the
+        preparation."""
         while True:
             with self.lock:
                 if not jobs:
                     return
-                waits, job = jobs.pop(0)
-            if waits:
+                place, job = jobs.pop(0)
+            if place >= 2:
                 self.prepared.wait()
             try:
                 for name, argv in job:
                     self.run_part(name, argv, stream)
             finally:
-                if not waits and any(name in PREPARATION for name, argv in job):
+                if place == 0:
                     self.prepared.set()
 
     def run(self, bootstrap, pool, only):
@@ -136,12 +134,11 @@ class Suite(object):
 
         def wanted(name):
             return not only or name in only or name.split()[0] in only
-        self.run_lane([(False, [part]) for part in bootstrap if wanted(part[0])], stream=True)
-        # The preparation and the checks (the pool's first two jobs) wait for nothing; the rest for the preparation.
-        jobs = [(index >= 2, [part for part in job if wanted(part[0])]) for index, job in enumerate(pool)]
-        if not any(name in PREPARATION for waits, job in jobs for name, argv in job):
-            self.prepared.set()
-        jobs = [(waits, job) for waits, job in jobs if job]
+        self.run_lane([(1, [part]) for part in bootstrap if wanted(part[0])], stream=True)
+        jobs = [(place, [part for part in job if wanted(part[0])]) for place, job in enumerate(pool)]
+        if not jobs[0][1]:
+            self.prepared.set()  # no preparation in this run: nothing to wait for
+        jobs = [(place, job) for place, job in jobs if job]
         if not self.failed.is_set() or self.keep_going:
             count = max(1, min(self.lanes, len(jobs)))
             if count == 1:
